@@ -1,0 +1,109 @@
+"""Display formatting (money, percentages, counts) and safe output for spreadsheets and HTML.
+
+Numbers are formatted only at display time; computations keep full precision. ``None`` / NaN
+(no data) is shown as "no data", never as 0.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+NO_DATA = "no data"
+
+
+def is_missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA
+
+
+def money(value: Any, currency: str = "$", digits: int = 0) -> str:
+    """``1234567.8`` -> ``"$1,234,568"``; negative -> ``"-$1,500"``; None -> ``"no data"``.
+
+    >>> money(1234567.8), money(-1500), money(None)
+    ('$1,234,568', '-$1,500', 'no data')
+    """
+    if is_missing(value):
+        return NO_DATA
+    sign = "-" if value < 0 else ""
+    return f"{sign}{currency}{abs(value):,.{digits}f}"
+
+
+def pct(value: Any, digits: int = 1) -> str:
+    """``95`` -> ``"95.0 %"``; None -> ``"no data"``.
+
+    >>> pct(95), pct(100 / 3, 2), pct(None)
+    ('95.0 %', '33.33 %', 'no data')
+    """
+    if is_missing(value):
+        return NO_DATA
+    return f"{value:.{digits}f} %"
+
+
+def count(value: Any) -> str:
+    """Whole counts with thousands separators; fractional targets keep one decimal.
+
+    >>> count(1234), count(26.666), count(None)
+    ('1,234', '26.7', 'no data')
+    """
+    if is_missing(value):
+        return NO_DATA
+    if float(value).is_integer():
+        return f"{int(value):,}"
+    return f"{value:,.1f}"
+
+
+def text(value: Any) -> str:
+    """HTML-escaped text of any value (data never becomes markup)."""
+    return html.escape("" if is_missing(value) else str(value), quote=True)
+
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_csv_cell(value: Any) -> Any:
+    """Neutralise spreadsheet formula injection: text starting with = + - @ (or tab/CR) gets a leading ``'``.
+
+    Numbers are left alone (a negative number is a number, not a formula).
+
+    >>> safe_csv_cell("=HYPERLINK(1)"), safe_csv_cell("-5 days"), safe_csv_cell(-5), safe_csv_cell("Acme")
+    ("'=HYPERLINK(1)", "'-5 days", -5, 'Acme')
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to a temp file beside ``path`` and rename it into place (never half-written)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: Path, content: str) -> None:
+    atomic_write_bytes(path, content.encode("utf-8"))
+
+
+def write_safe_csv(frame: pd.DataFrame, path: Path, columns: Iterable[str] | None = None) -> None:
+    """Write a CSV for spreadsheets: text cells neutralised (:func:`safe_csv_cell`), written atomically."""
+    out = frame if columns is None else frame[list(columns)]
+    out = out.copy()
+    for col in out.columns:
+        if not pd.api.types.is_numeric_dtype(out[col]):
+            out[col] = out[col].map(safe_csv_cell)
+    out.columns = [safe_csv_cell(str(c)) for c in out.columns]
+    atomic_write_text(path, out.to_csv(index=False, lineterminator="\n"))

@@ -1,0 +1,123 @@
+"""Lifecycle touchpoints: which required touches fell due, which were done in time, which are overdue.
+
+Required touchpoints and their windows (day 0 = the anchor date; both ends of a window count):
+
+=====================  ==================  =======================  =====================
+touchpoint             anchor              due                      window (done between)
+=====================  ==================  =======================  =====================
+onboarding_welcome     customer_since      day 1                    day 0 .. day 3
+onboarding_checkin     customer_since      day 7                    day 4 .. day 10
+onboarding_review      customer_since      day 30                   day 23 .. day 37
+adoption_assessment    customer_since      day 60                   day 53 .. day 67
+renewal_180/90/60/30   renewal_date        180/90/60/30 days        14 days before the due
+                                           before renewal           day .. 7 days after it
+risk_intervention      flagged_date        day 7                    day 0 .. day 7
+escalation_response    opened_at           24 hours later           csm_engaged_at within
+                                                                    24 calendar hours
+=====================  ==================  =======================  =====================
+
+Matching: a touchpoint is **met** when an activity on the same account with the touchpoint's
+``purpose`` is dated inside the window (any type, by anyone). A risk intervention is also met when the
+alert's ``first_action_date`` lies in the window. An escalation response is met when
+``csm_engaged_at - opened_at`` is at most 24 hours (calendar hours, not business hours).
+
+A touchpoint **falls due in a period** when its due date lies in the period. As of a date, a touchpoint
+whose window has not closed yet and is not met is **pending** (not counted); one whose window closed
+without a match is **overdue**. Compliance % = met / (met + overdue); ``None`` when nothing was due.
+Touchpoints whose evidence the source system does not record (``book.yaml`` ``not_recorded``) are left out.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+ONBOARDING: tuple[tuple[str, int, int, int], ...] = (
+    # purpose, due day, window start day, window end day (relative to customer_since)
+    ("onboarding_welcome", 1, 0, 3),
+    ("onboarding_checkin", 7, 4, 10),
+    ("onboarding_review", 30, 23, 37),
+    ("adoption_assessment", 60, 53, 67),
+)
+RENEWAL_DAYS: tuple[int, ...] = (180, 90, 60, 30)
+RENEWAL_EARLY, RENEWAL_LATE = 14, 7
+RISK_DAYS = 7
+ESCALATION_HOURS = 24
+
+COLUMNS = ["account_id", "csm_id", "touchpoint", "anchor", "due", "window_start", "window_end", "status"]
+
+
+def _days(n: int) -> pd.Timedelta:
+    return pd.Timedelta(days=n)
+
+
+def required_touchpoints(accounts: pd.DataFrame, alerts: pd.DataFrame | None,
+                         start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+    """Activity-evidenced touchpoints due in ``[start, end]`` for ``accounts`` (columns account_id, csm_id,
+    customer_since, renewal_date) and ``alerts`` (account_id, flagged_date, optional first_action_date)."""
+    parts: list[pd.DataFrame] = []
+    base = accounts[["account_id", "csm_id", "customer_since", "renewal_date"]]
+    for purpose, due, w0, w1 in ONBOARDING:
+        parts.append(pd.DataFrame({
+            "account_id": base["account_id"], "csm_id": base["csm_id"], "touchpoint": purpose,
+            "anchor": base["customer_since"], "due": base["customer_since"] + _days(due),
+            "window_start": base["customer_since"] + _days(w0), "window_end": base["customer_since"] + _days(w1),
+        }))
+    renew = base[base["renewal_date"].notna()]
+    for days in RENEWAL_DAYS:
+        due = renew["renewal_date"] - _days(days)
+        parts.append(pd.DataFrame({
+            "account_id": renew["account_id"], "csm_id": renew["csm_id"], "touchpoint": f"renewal_{days}",
+            "anchor": renew["renewal_date"], "due": due,
+            "window_start": due - _days(RENEWAL_EARLY), "window_end": due + _days(RENEWAL_LATE),
+        }))
+    if alerts is not None and len(alerts):
+        owned = alerts.merge(base[["account_id", "csm_id"]], on="account_id", how="inner")
+        risk = pd.DataFrame({
+            "account_id": owned["account_id"], "csm_id": owned["csm_id"], "touchpoint": "risk_intervention",
+            "anchor": owned["flagged_date"], "due": owned["flagged_date"] + _days(RISK_DAYS),
+            "window_start": owned["flagged_date"], "window_end": owned["flagged_date"] + _days(RISK_DAYS),
+        })
+        if "first_action_date" in owned.columns:
+            risk["first_action_date"] = owned["first_action_date"]
+        parts.append(risk)
+    table = pd.concat(parts, ignore_index=True)
+    in_period = (table["due"] >= start) & (table["due"] <= end)
+    return table.loc[in_period].reset_index(drop=True)
+
+
+def assess(due: pd.DataFrame, activities: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
+    """Add ``status`` (met / overdue / pending) to ``due`` using purposeful ``activities`` up to ``as_of``."""
+    out = due.copy()
+    done = activities.loc[activities["purpose"].notna() & (activities["date"] <= as_of), ["account_id", "purpose", "date"]] \
+        if "purpose" in activities.columns else activities.iloc[0:0][["account_id", "date"]].assign(purpose="")
+    out["_key"] = range(len(out))
+    pairs = out[["_key", "account_id", "touchpoint", "window_start", "window_end"]].merge(
+        done, left_on=["account_id", "touchpoint"], right_on=["account_id", "purpose"], how="inner")
+    hit = pairs.loc[(pairs["date"] >= pairs["window_start"]) & (pairs["date"] <= pairs["window_end"]), "_key"]
+    met = out["_key"].isin(hit)
+    if "first_action_date" in out.columns:
+        fa = out["first_action_date"]
+        met |= fa.notna() & (fa >= out["window_start"]) & (fa <= out["window_end"]) & (fa <= as_of)
+    closed = out["window_end"] < as_of.normalize()
+    out["status"] = "pending"
+    out.loc[met, "status"] = "met"
+    out.loc[~met & closed, "status"] = "overdue"
+    return out.drop(columns=["_key", "first_action_date"], errors="ignore")
+
+
+def escalation_touchpoints(escalations: pd.DataFrame, accounts: pd.DataFrame,
+                           start: pd.Timestamp, end: pd.Timestamp, as_of: pd.Timestamp) -> pd.DataFrame:
+    """Escalation-response touchpoints (24 calendar hours) for escalations opened in ``[start, end]``."""
+    owned = escalations.merge(accounts[["account_id", "csm_id"]], on="account_id", how="inner")
+    owned = owned.loc[(owned["opened_at"] >= start) & (owned["opened_at"] < end + _days(1))]
+    limit = owned["opened_at"] + pd.Timedelta(hours=ESCALATION_HOURS)
+    engaged = owned["csm_engaged_at"]
+    met = engaged.notna() & (engaged <= limit)
+    status = pd.Series("pending", index=owned.index, dtype="str")
+    status[met] = "met"
+    status[~met & (limit < as_of)] = "overdue"
+    return pd.DataFrame({
+        "account_id": owned["account_id"], "csm_id": owned["csm_id"], "touchpoint": "escalation_response",
+        "anchor": owned["opened_at"], "due": limit, "window_start": owned["opened_at"], "window_end": limit,
+        "status": status,
+    }).reset_index(drop=True)

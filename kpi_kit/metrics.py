@@ -1,0 +1,313 @@
+"""The eight CSM indicators, computed for every CSM of a book in vectorized passes.
+
+Definitions are exact and written in ``data/README.md`` ("Definitions"); the short version:
+
+Leading indicators
+    ``calls`` (call, meeting, qbr by the CSM), ``touchpoints`` (all activities by the CSM), ``qbrs``,
+    ``coverage_pct`` (book accounts touched by anyone / book size), ``renewals_90d_contacted_pct``,
+    ``sqls`` / ``sql_pipeline`` / ``sql_conversion_pct`` and ``lifecycle_compliance_pct``.
+Lagging indicators
+    ``grr_pct`` = 100 × Σ min(end, begin) / Σ begin over the beginning cohort, ``nrr_pct`` = 100 × Σ end /
+    Σ begin, ``logo_churn_pct``, ``revenue_churn_pct`` = 100 − GRR (and ``*_monthly_pct`` equivalents),
+    ``closed_alert_pct`` (saved / (saved + churned) among alerts flagged in the period).
+
+Every percentage is recomputed from additive *parts* (``retained_arr``, ``cohort_accounts``,
+``covered_accounts``, ``sqls_won`` …) that are reported too, so a team roll-up (:func:`rollup`) sums
+the parts and recomputes — it never averages percentages. A ratio with an empty denominator is
+``None``. KPIs whose data the source system does not record (``book.not_recorded``) are ``None``.
+
+Implementation: one pass of merges and ``groupby("csm_id")`` for the whole team; there is no Python
+loop over CSMs or accounts. :func:`csm_metrics` filters the book to one CSM first, then runs the same code.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from kpi_kit import lifecycle
+from kpi_kit.data import Book
+from kpi_kit.periods import Period
+
+#: Keys of ``kpi-kit metrics --json`` (the CLI contract), in order.
+CONTRACT_KEYS: tuple[str, ...] = (
+    "csm_id", "start", "end", "calls", "touchpoints", "qbrs", "coverage_pct", "sqls", "sql_pipeline",
+    "sql_conversion_pct", "lifecycle_compliance_pct", "grr_pct", "nrr_pct", "logo_churn_pct",
+    "revenue_churn_pct", "closed_alert_pct", "beginning_arr", "ending_arr", "expansion_arr",
+    "contraction_arr", "churned_arr", "new_arr",
+)
+
+#: Additive parts: summing them over CSMs gives the team's parts.
+PART_KEYS: tuple[str, ...] = (
+    "calls", "touchpoints", "qbrs", "book_accounts", "covered_accounts", "cohort_accounts",
+    "churned_accounts", "new_accounts", "beginning_arr", "ending_arr", "retained_arr", "expansion_arr",
+    "contraction_arr", "churned_arr", "new_arr", "sqls", "sql_pipeline", "sqls_won", "sqls_lost",
+    "alerts_saved", "alerts_churned", "open_alerts", "lifecycle_met", "lifecycle_overdue",
+    "lifecycle_pending", "renewals_90d", "renewals_90d_contacted",
+)
+
+PCT_KEYS: tuple[str, ...] = (
+    "coverage_pct", "renewals_90d_contacted_pct", "sql_conversion_pct", "lifecycle_compliance_pct",
+    "grr_pct", "nrr_pct", "logo_churn_pct", "logo_churn_monthly_pct", "revenue_churn_pct",
+    "revenue_churn_monthly_pct", "closed_alert_pct",
+)
+
+#: Which recorded source each part depends on.
+_NEEDS: dict[str, str] = {
+    "calls": "activities", "touchpoints": "activities", "qbrs": "activities",
+    "covered_accounts": "activities", "renewals_90d_contacted": "activities",
+    "sqls": "sqls", "sql_pipeline": "sqls", "sqls_won": "sqls", "sqls_lost": "sqls",
+    "alerts_saved": "risk_alerts", "alerts_churned": "risk_alerts", "open_alerts": "risk_alerts",
+}
+
+CALL_TYPES = ("call", "meeting", "qbr")
+
+
+def as_of_date(period: Period, as_of: str | pd.Timestamp | None) -> pd.Timestamp:
+    """The date the figures speak from: ``as_of`` if given, else the last day of the period."""
+    if as_of is None or (isinstance(as_of, str) and not as_of.strip()):
+        return period.end_date
+    try:
+        return pd.Timestamp(as_of).normalize()
+    except (ValueError, TypeError):
+        from kpi_kit.errors import KitError
+
+        raise KitError(f"as_of {as_of!r} is not a date; write it as YYYY-MM-DD") from None
+
+
+def account_arr(book: Book, period: Period, csm_id: str | None = None) -> pd.DataFrame:
+    """One row per account (optionally of one owner) with its beginning/ending ARR and movement.
+
+    Columns: ``account_id, account_name, csm_id, segment, begin, end, in_book, in_cohort, churned,
+    expansion, contraction, retained, new`` (money in the book's currency).
+    """
+    accounts = book.accounts
+    if csm_id is not None:
+        accounts = accounts.loc[accounts["csm_id"] == csm_id]
+    arr = book.arr_monthly
+    begin = arr.loc[arr["month"] == period.before].set_index("account_id")["arr"]
+    end = arr.loc[arr["month"] == period.end].set_index("account_id")["arr"]
+    out = accounts[["account_id", "account_name", "csm_id", "segment"]].copy()
+    out["begin"] = out["account_id"].map(begin).fillna(0.0).astype("float64")
+    out["end"] = out["account_id"].map(end).fillna(0.0).astype("float64")
+    out["in_cohort"] = out["begin"] > 0
+    out["in_book"] = out["in_cohort"] | (out["end"] > 0)
+    cohort = out["in_cohort"]
+    out["churned"] = cohort & (out["end"] == 0)
+    out["retained"] = np.where(cohort, np.minimum(out["begin"], out["end"]), 0.0)
+    out["expansion"] = np.where(cohort, np.maximum(out["end"] - out["begin"], 0.0), 0.0)
+    out["contraction"] = np.where(cohort & (out["end"] > 0), np.maximum(out["begin"] - out["end"], 0.0), 0.0)
+    out["new"] = np.where(~cohort & out["in_book"], out["end"], 0.0)
+    return out.reset_index(drop=True)
+
+
+def _count(frame: pd.DataFrame, by: str, index: pd.Index, mask: pd.Series | None = None,
+           value: str | None = None) -> pd.Series:
+    """Per-``by`` count (or sum of ``value``) of rows where ``mask``, aligned to ``index`` with 0 for absent."""
+    if mask is not None:
+        frame = frame.loc[mask]
+    grouped = frame.groupby(by, observed=True)
+    series = grouped[value].sum() if value else grouped.size()
+    return series.reindex(index, fill_value=0)
+
+
+def metric_parts(book: Book, period: Period, as_of: str | pd.Timestamp | None = None,
+                 csm_id: str | None = None) -> pd.DataFrame:
+    """The additive parts of every KPI, one row per CSM (index ``csm_id``).
+
+    With ``csm_id`` the book is filtered to that CSM first. Parts whose source is not recorded are NaN.
+    """
+    day = as_of_date(period, as_of)
+    csm_index = pd.Index(book.csms["csm_id"] if csm_id is None else [csm_id], name="csm_id", dtype="str")
+    acc = account_arr(book, period, csm_id)
+    books = acc.loc[acc["in_book"]]
+    parts = pd.DataFrame(index=csm_index)
+
+    parts["book_accounts"] = _count(books, "csm_id", csm_index)
+    parts["cohort_accounts"] = _count(books, "csm_id", csm_index, books["in_cohort"])
+    parts["churned_accounts"] = _count(books, "csm_id", csm_index, books["churned"])
+    parts["new_accounts"] = _count(books, "csm_id", csm_index, ~books["in_cohort"])
+    for part, column in (("beginning_arr", "begin"), ("retained_arr", "retained"), ("expansion_arr", "expansion"),
+                         ("contraction_arr", "contraction"), ("new_arr", "new")):
+        parts[part] = _count(books, "csm_id", csm_index, value=column).astype("float64")
+    parts["ending_arr"] = _count(books, "csm_id", csm_index, books["in_cohort"], value="end").astype("float64")
+    parts["churned_arr"] = _count(books, "csm_id", csm_index, books["churned"], value="begin").astype("float64")
+
+    # -- activities ------------------------------------------------------------------------------
+    acts = book.activities
+    in_period = period.contains(acts["date"]) & (acts["date"] <= day)
+    if csm_id is not None:
+        acts_p = acts.loc[in_period & ((acts["csm_id"] == csm_id) | acts["account_id"].isin(books["account_id"]))]
+    else:
+        acts_p = acts.loc[in_period]
+    mine = acts_p if csm_id is None else acts_p.loc[acts_p["csm_id"] == csm_id]
+    parts["calls"] = _count(mine, "csm_id", csm_index, mine["type"].isin(CALL_TYPES))
+    parts["touchpoints"] = _count(mine, "csm_id", csm_index)
+    parts["qbrs"] = _count(mine, "csm_id", csm_index, mine["type"] == "qbr")
+    touched = books["account_id"].isin(acts_p["account_id"].unique())
+    parts["covered_accounts"] = _count(books, "csm_id", csm_index, touched)
+
+    horizon = books.merge(book.accounts[["account_id", "renewal_date"]], on="account_id", how="left")
+    renewing = horizon["renewal_date"].notna() & (horizon["renewal_date"] > day) & \
+        (horizon["renewal_date"] <= day + pd.Timedelta(days=90))
+    recent = acts.loc[(acts["date"] <= day) & (acts["date"] > day - pd.Timedelta(days=90))
+                      & (acts["type"] != "automated_email"), "account_id"].unique()
+    parts["renewals_90d"] = _count(horizon, "csm_id", csm_index, renewing)
+    parts["renewals_90d_contacted"] = _count(horizon, "csm_id", csm_index, renewing & horizon["account_id"].isin(recent))
+
+    # -- SQLs --------------------------------------------------------------------------------------
+    sqls = book.sqls if csm_id is None else book.sqls.loc[book.sqls["csm_id"] == csm_id]
+    created = period.contains(sqls["created_date"]) & (sqls["created_date"] <= day)
+    closed = period.contains(sqls["closed_date"]) & (sqls["closed_date"] <= day)
+    parts["sqls"] = _count(sqls, "csm_id", csm_index, created)
+    parts["sql_pipeline"] = _count(sqls, "csm_id", csm_index, created, value="expansion_arr").astype("float64")
+    parts["sqls_won"] = _count(sqls, "csm_id", csm_index, closed & (sqls["status"] == "won"))
+    parts["sqls_lost"] = _count(sqls, "csm_id", csm_index, closed & (sqls["status"] == "lost"))
+
+    # -- risk alerts on the CSM's book accounts ----------------------------------------------------
+    alerts = book.risk_alerts.merge(books[["account_id", "csm_id"]], on="account_id", how="inner")
+    flagged = period.contains(alerts["flagged_date"]) & (alerts["flagged_date"] <= day)
+    parts["alerts_saved"] = _count(alerts, "csm_id", csm_index, flagged & (alerts["outcome"] == "saved"))
+    parts["alerts_churned"] = _count(alerts, "csm_id", csm_index, flagged & (alerts["outcome"] == "churned"))
+    parts["open_alerts"] = _count(alerts, "csm_id", csm_index, flagged & (alerts["outcome"] == "open"))
+
+    # -- lifecycle touchpoints ---------------------------------------------------------------------
+    tps = lifecycle_table(book, period, day, books)
+    for status in ("met", "overdue", "pending"):
+        parts[f"lifecycle_{status}"] = _count(tps, "csm_id", csm_index, tps["status"] == status)
+    if not len(tps) and not _lifecycle_checkable(book):
+        for status in ("met", "overdue", "pending"):
+            parts[f"lifecycle_{status}"] = np.nan
+
+    for part, source in _NEEDS.items():
+        if not book.recorded(source):
+            parts[part] = np.nan
+    return parts
+
+
+def _lifecycle_checkable(book: Book) -> bool:
+    return book.recorded("activities") or (book.escalations is not None and book.recorded("escalations"))
+
+
+def lifecycle_table(book: Book, period: Period, as_of: pd.Timestamp, books: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Every lifecycle touchpoint due in the period on book accounts, with its status (see ``kpi_kit.lifecycle``)."""
+    if books is None:
+        acc = account_arr(book, period)
+        books = acc.loc[acc["in_book"]]
+    accounts = book.accounts.loc[book.accounts["account_id"].isin(books["account_id"]),
+                                 ["account_id", "csm_id", "customer_since", "renewal_date"]]
+    frames: list[pd.DataFrame] = []
+    if book.recorded("activities"):
+        alerts = book.risk_alerts if book.recorded("risk_alerts") else None
+        due = lifecycle.required_touchpoints(accounts, alerts, period.start_date, period.end_date)
+        frames.append(lifecycle.assess(due, book.activities, as_of))
+    if book.escalations is not None and book.recorded("escalations"):
+        frames.append(lifecycle.escalation_touchpoints(book.escalations, accounts, period.start_date,
+                                                       period.end_date, as_of))
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return pd.DataFrame({c: pd.Series(dtype="str") for c in lifecycle.COLUMNS})
+    return pd.concat(frames, ignore_index=True)[lifecycle.COLUMNS]
+
+
+def _ratio(num: pd.Series, den: pd.Series) -> pd.Series:
+    """100 × num / den, NaN where den is 0 or unknown."""
+    num = num.astype("float64")
+    den = den.astype("float64")
+    return (100.0 * num / den.where(den > 0)).astype("float64")
+
+
+def monthly_equivalent(pct: pd.Series | float, months: int) -> pd.Series | float:
+    """Convert a churn % over ``months`` months to the monthly rate: 100 × (1 − (1 − p)^(1/months)).
+
+    >>> round(monthly_equivalent(46.0, 12), 2)
+    5.04
+    """
+    return 100.0 * (1.0 - (1.0 - pd.Series(pct, dtype="float64") / 100.0) ** (1.0 / months)) \
+        if isinstance(pct, pd.Series) else 100.0 * (1.0 - (1.0 - pct / 100.0) ** (1.0 / months))
+
+
+def finish(parts: pd.DataFrame, period: Period) -> pd.DataFrame:
+    """Percentages (and derived ARR figures) recomputed from additive parts."""
+    out = parts.copy()
+    out["coverage_pct"] = _ratio(parts["covered_accounts"], parts["book_accounts"])
+    out["renewals_90d_contacted_pct"] = _ratio(parts["renewals_90d_contacted"], parts["renewals_90d"])
+    out["sql_conversion_pct"] = _ratio(parts["sqls_won"], parts["sqls_won"] + parts["sqls_lost"])
+    out["lifecycle_compliance_pct"] = _ratio(parts["lifecycle_met"], parts["lifecycle_met"] + parts["lifecycle_overdue"])
+    out["grr_pct"] = _ratio(parts["retained_arr"], parts["beginning_arr"])
+    out["nrr_pct"] = _ratio(parts["ending_arr"], parts["beginning_arr"])
+    out["logo_churn_pct"] = _ratio(parts["churned_accounts"], parts["cohort_accounts"])
+    out["revenue_churn_pct"] = 100.0 - out["grr_pct"]
+    out["logo_churn_monthly_pct"] = monthly_equivalent(out["logo_churn_pct"], period.months)
+    out["revenue_churn_monthly_pct"] = monthly_equivalent(out["revenue_churn_pct"], period.months)
+    out["closed_alert_pct"] = _ratio(parts["alerts_saved"], parts["alerts_saved"] + parts["alerts_churned"])
+    out.insert(0, "start", str(period.start))
+    out.insert(1, "end", str(period.end))
+    return out
+
+
+def team_metrics(book: Book, start: str | Period, end: str | None = None,
+                 as_of: str | pd.Timestamp | None = None) -> pd.DataFrame:
+    """Every CSM's KPIs for the period, one row per CSM (column ``csm_id`` first).
+
+    Examples
+    --------
+    >>> from kpi_kit.data import load_book
+    >>> table = team_metrics(load_book(), "2026-07", "2026-09")
+    >>> {"csm_id", "grr_pct", "nrr_pct", "coverage_pct"} <= set(table.columns)
+    True
+    """
+    period = start if isinstance(start, Period) else Period.parse(start, end)
+    table = finish(metric_parts(book, period, as_of), period)
+    return table.reset_index()
+
+
+def rollup(parts: pd.DataFrame, period: Period, by: str | pd.Series | None = None) -> pd.DataFrame:
+    """Roll CSM rows up (to the team, or to groups ``by``): parts summed, percentages recomputed.
+
+    Never an average of percentages: team GRR = Σ retained ARR / Σ beginning ARR over the CSMs' cohorts.
+    A part that is unknown (NaN) for every CSM stays unknown.
+    """
+    cols = [c for c in PART_KEYS if c in parts.columns]
+    if by is None:
+        summed = parts[cols].sum(min_count=1).to_frame().T
+        summed.index = pd.Index(["team"], name="csm_id")
+    else:
+        summed = parts[cols].groupby(by).sum(min_count=1)
+    return finish(summed, period)
+
+
+def csm_metrics(book: Book, csm_id: str, start: str | Period, end: str | None = None,
+                as_of: str | pd.Timestamp | None = None) -> dict[str, Any]:
+    """One CSM's KPIs as a plain dict (JSON-ready: ``None`` for no data, ints for counts).
+
+    Examples
+    --------
+    >>> from kpi_kit.data import load_book
+    >>> m = csm_metrics(load_book(), "csm_01", "2026-07", "2026-09")
+    >>> 0 <= m["grr_pct"] <= 100 and m["grr_pct"] <= m["nrr_pct"]
+    True
+    """
+    csm_id = book.check_csm(csm_id)
+    period = start if isinstance(start, Period) else Period.parse(start, end)
+    row = finish(metric_parts(book, period, as_of, csm_id=csm_id), period).iloc[0]
+    out: dict[str, Any] = {"csm_id": csm_id}
+    out.update({key: to_python(row[key]) for key in row.index})
+    out["as_of"] = str(as_of_date(period, as_of).date())
+    return out
+
+
+def to_python(value: Any) -> Any:
+    """NaN -> None, whole-number counts -> int, numpy scalars -> Python scalars."""
+    if value is None:
+        return None
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        if math.isnan(value):
+            return None
+        return float(value)
+    return value
