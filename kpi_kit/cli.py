@@ -26,6 +26,7 @@ from kpi_kit.errors import KitError
 COMMANDS: dict[str, str] = {
     "validate": "validate",
     "metrics": "metrics",
+    "learner-copies": "learner_copies",
 }
 
 
