@@ -8,6 +8,7 @@ when ``load_book`` is called and the sample book is found next to the package.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ SAMPLE_DIR = Path(__file__).resolve().parent.parent / "data" / "sample"
 
 #: Optional files whose absence means "the source system does not record this".
 OPTIONAL_FRAMES = ("escalations", "usage")
+ATTRIBUTIONS = ("start", "end")
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,7 @@ class Book:
     risk_alerts: pd.DataFrame
     escalations: pd.DataFrame | None = None
     usage: pd.DataFrame | None = None
+    assignments: pd.DataFrame | None = None
     targets: dict[str, Any] = field(default_factory=dict)
     comp_plan: dict[str, Any] | None = None
     meta: dict[str, Any] = field(default_factory=dict)
@@ -72,6 +75,29 @@ class Book:
         if csm_id not in ids:
             raise KitError(f"unknown CSM {csm_id!r} in {self.path}; valid ids: {', '.join(ids)}")
         return csm_id
+
+    def owners(self, on: pd.Timestamp) -> pd.Series:
+        """Owner (``csm_id``) of every account on day ``on``, indexed like ``accounts``.
+
+        Without ``assignments.csv`` the owner is ``accounts.csm_id``. With it, the assignment whose
+        ``from_date <= on <= to_date`` (blank ``to_date`` = still assigned) wins; an account with no
+        assignment covering ``on`` keeps ``accounts.csm_id``.
+        """
+        owner = self.accounts["csm_id"].copy()
+        if self.assignments is None or self.assignments.empty:
+            return owner
+        a = self.assignments
+        live = a.loc[(a["from_date"] <= on) & (a["to_date"].isna() | (a["to_date"] >= on))]
+        current = live.drop_duplicates("account_id", keep="last").set_index("account_id")["csm_id"]
+        mapped = self.accounts["account_id"].map(current)
+        return mapped.where(mapped.notna(), owner)
+
+    def with_owners(self, on: pd.Timestamp) -> "Book":
+        """This book with ``accounts.csm_id`` set to the owners on day ``on`` (see :meth:`owners`)."""
+        if self.assignments is None or self.assignments.empty:
+            return self
+        accounts = self.accounts.assign(csm_id=self.owners(on))
+        return dataclasses.replace(self, accounts=accounts)
 
     def csm_name(self, csm_id: str) -> str:
         row = self.csms.loc[self.csms["csm_id"] == csm_id, "csm_name"]
@@ -142,6 +168,7 @@ def load_book(path: str | Path | None = None) -> Book:
         risk_alerts=frames["risk_alerts"],
         escalations=frames.get("escalations"),
         usage=frames.get("usage"),
+        assignments=frames.get("assignments"),
         targets=load_targets(folder / "targets.yaml"),
         comp_plan=read_yaml(folder / "comp_plan.yaml"),
         meta=meta,

@@ -49,6 +49,9 @@ PART_KEYS: tuple[str, ...] = (
     "lifecycle_pending", "renewals_90d", "renewals_90d_contacted",
 )
 
+#: Parts that are counts (shown as whole numbers).
+COUNT_KEYS: tuple[str, ...] = tuple(k for k in PART_KEYS if not k.endswith("_arr") and k != "sql_pipeline")
+
 PCT_KEYS: tuple[str, ...] = (
     "coverage_pct", "renewals_90d_contacted_pct", "sql_conversion_pct", "lifecycle_compliance_pct",
     "grr_pct", "nrr_pct", "logo_churn_pct", "logo_churn_monthly_pct", "revenue_churn_pct",
@@ -76,6 +79,30 @@ def as_of_date(period: Period, as_of: str | pd.Timestamp | None) -> pd.Timestamp
         from kpi_kit.errors import KitError
 
         raise KitError(f"as_of {as_of!r} is not a date; write it as YYYY-MM-DD") from None
+
+
+def attributed(book: Book, period: Period, attribution: str = "start") -> Book:
+    """The book with each account owned by the CSM who answers for it in ``period``.
+
+    ``attribution="start"`` (default): the owner on the first day of the period answers for the
+    whole cohort, whatever happens later; ``"end"``: the owner on the last day. Only matters when the
+    book has ``assignments.csv`` (ownership history); every account is counted exactly once either way.
+    """
+    if attribution not in ("start", "end"):
+        from kpi_kit.errors import KitError
+
+        raise KitError(f"attribution {attribution!r} is not known; use start or end")
+    return book.with_owners(period.start_date if attribution == "start" else period.end_date)
+
+
+def book_changes(book: Book, period: Period) -> pd.DataFrame:
+    """Accounts whose owner changed during the period (owner on the first vs the last day)."""
+    before, after = book.owners(period.start_date), book.owners(period.end_date)
+    moved = before != after
+    return pd.DataFrame({
+        "account_id": book.accounts.loc[moved, "account_id"], "account_name": book.accounts.loc[moved, "account_name"],
+        "from_csm": before[moved], "to_csm": after[moved],
+    }).reset_index(drop=True)
 
 
 def account_arr(book: Book, period: Period, csm_id: str | None = None) -> pd.DataFrame:
@@ -115,11 +142,13 @@ def _count(frame: pd.DataFrame, by: str, index: pd.Index, mask: pd.Series | None
 
 
 def metric_parts(book: Book, period: Period, as_of: str | pd.Timestamp | None = None,
-                 csm_id: str | None = None) -> pd.DataFrame:
+                 csm_id: str | None = None, attribution: str = "start") -> pd.DataFrame:
     """The additive parts of every KPI, one row per CSM (index ``csm_id``).
 
     With ``csm_id`` the book is filtered to that CSM first. Parts whose source is not recorded are NaN.
+    Account ownership follows ``attribution`` (see :func:`attributed`).
     """
+    book = attributed(book, period, attribution)
     day = as_of_date(period, as_of)
     csm_index = pd.Index(book.csms["csm_id"] if csm_id is None else [csm_id], name="csm_id", dtype="str")
     acc = account_arr(book, period, csm_id)
@@ -192,9 +221,15 @@ def _lifecycle_checkable(book: Book) -> bool:
     return book.recorded("activities") or (book.escalations is not None and book.recorded("escalations"))
 
 
-def lifecycle_table(book: Book, period: Period, as_of: pd.Timestamp, books: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Every lifecycle touchpoint due in the period on book accounts, with its status (see ``kpi_kit.lifecycle``)."""
+def lifecycle_table(book: Book, period: Period, as_of: pd.Timestamp, books: pd.DataFrame | None = None,
+                    attribution: str = "start") -> pd.DataFrame:
+    """Every lifecycle touchpoint due in the period on book accounts, with its status (see ``kpi_kit.lifecycle``).
+
+    ``books`` (rows of :func:`account_arr` in the book) is passed by :func:`metric_parts`, whose book is
+    already attributed; called on its own, ownership follows ``attribution``.
+    """
     if books is None:
+        book = attributed(book, period, attribution)
         acc = account_arr(book, period)
         books = acc.loc[acc["in_book"]]
     accounts = book.accounts.loc[book.accounts["account_id"].isin(books["account_id"]),
@@ -250,7 +285,7 @@ def finish(parts: pd.DataFrame, period: Period) -> pd.DataFrame:
 
 
 def team_metrics(book: Book, start: str | Period, end: str | None = None,
-                 as_of: str | pd.Timestamp | None = None) -> pd.DataFrame:
+                 as_of: str | pd.Timestamp | None = None, attribution: str = "start") -> pd.DataFrame:
     """Every CSM's KPIs for the period, one row per CSM (column ``csm_id`` first).
 
     Examples
@@ -261,7 +296,7 @@ def team_metrics(book: Book, start: str | Period, end: str | None = None,
     True
     """
     period = start if isinstance(start, Period) else Period.parse(start, end)
-    table = finish(metric_parts(book, period, as_of), period)
+    table = finish(metric_parts(book, period, as_of, attribution=attribution), period)
     return table.reset_index()
 
 
@@ -281,7 +316,7 @@ def rollup(parts: pd.DataFrame, period: Period, by: str | pd.Series | None = Non
 
 
 def csm_metrics(book: Book, csm_id: str, start: str | Period, end: str | None = None,
-                as_of: str | pd.Timestamp | None = None) -> dict[str, Any]:
+                as_of: str | pd.Timestamp | None = None, attribution: str = "start") -> dict[str, Any]:
     """One CSM's KPIs as a plain dict (JSON-ready: ``None`` for no data, ints for counts).
 
     Examples
@@ -293,9 +328,13 @@ def csm_metrics(book: Book, csm_id: str, start: str | Period, end: str | None = 
     """
     csm_id = book.check_csm(csm_id)
     period = start if isinstance(start, Period) else Period.parse(start, end)
-    row = finish(metric_parts(book, period, as_of, csm_id=csm_id), period).iloc[0]
+    row = finish(metric_parts(book, period, as_of, csm_id=csm_id, attribution=attribution), period).iloc[0]
     out: dict[str, Any] = {"csm_id": csm_id}
     out.update({key: to_python(row[key]) for key in row.index})
+    for key in COUNT_KEYS:
+        if isinstance(out.get(key), float) and out[key].is_integer():
+            out[key] = int(out[key])
+    out["attribution"] = attribution
     out["as_of"] = str(as_of_date(period, as_of).date())
     return out
 

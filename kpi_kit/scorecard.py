@@ -23,7 +23,7 @@ import pandas as pd
 
 from kpi_kit import fmt
 from kpi_kit.data import Book
-from kpi_kit.metrics import account_arr, csm_metrics
+from kpi_kit.metrics import account_arr, attributed, csm_metrics
 from kpi_kit.periods import Period
 from kpi_kit.targets import csm_targets
 
@@ -154,15 +154,15 @@ class Scorecard:
                 f"<th>attainment</th><th>status</th></tr></thead><tbody>{''.join(rows)}</tbody></table>")
 
 
-def targets_for(book: Book, csm_id: str, period: Period) -> dict[str, Any]:
+def targets_for(book: Book, csm_id: str, period: Period, attribution: str = "start") -> dict[str, Any]:
     """The CSM's targets for the period (segment retention targets blended by beginning ARR)."""
-    acc = account_arr(book, period, csm_id)
+    acc = account_arr(attributed(book, period, attribution), period, csm_id)
     by_segment = acc.loc[acc["in_cohort"]].groupby("segment")["begin"].sum().to_dict()
     return csm_targets(book.targets, csm_id, period.months, by_segment)
 
 
 def scorecard(book: Book, csm_id: str, start: str | Period, end: str | None = None,
-              as_of: str | pd.Timestamp | None = None) -> Scorecard:
+              as_of: str | pd.Timestamp | None = None, attribution: str = "start") -> Scorecard:
     """Build the balanced scorecard of ``csm_id`` for the period.
 
     Examples
@@ -173,8 +173,8 @@ def scorecard(book: Book, csm_id: str, start: str | Period, end: str | None = No
     ['kpi', 'label', 'kind', 'target', 'actual', 'attainment_pct']
     """
     period = start if isinstance(start, Period) else Period.parse(start, end)
-    m = csm_metrics(book, csm_id, period, as_of=as_of)
-    targets = targets_for(book, m["csm_id"], period)
+    m = csm_metrics(book, csm_id, period, as_of=as_of, attribution=attribution)
+    targets = targets_for(book, m["csm_id"], period, attribution)
     rows = []
     for kpi, label, kind, unit, higher in KPIS:
         actual, target = m.get(kpi), targets.get(kpi)

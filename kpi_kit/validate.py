@@ -86,6 +86,10 @@ SPECS: dict[str, FileSpec] = {
             Col("escalation_id", "id", unique=True), Col("account_id", "id"),
             Col("opened_at", "timestamp"), Col("csm_engaged_at", "timestamp", nullable=True),
         ), required=False),
+        FileSpec("assignments", (
+            Col("account_id", "id"), Col("csm_id", "id"), Col("from_date", "date"),
+            Col("to_date", "date", nullable=True),
+        ), required=False),
         FileSpec("usage", (
             Col("month", "month"), Col("account_id", "id"),
             Col("feature_adoption_pct", "number", nullable=True, min=0, max=100),
@@ -332,7 +336,8 @@ def _cross_checks(reader: _Reader, frames: dict[str, pd.DataFrame]) -> None:
             reader.add(f"{file}.csv", None, column, None, f"{int(bad.sum()) - 200} more rows name unknown {what}s")
 
     refs("accounts", "csm_id", known_csms, "CSM", "csms.csv")
-    for file in ("arr_monthly", "activities", "sqls", "risk_alerts", "escalations", "usage"):
+    refs("assignments", "csm_id", known_csms, "CSM", "csms.csv")
+    for file in ("arr_monthly", "activities", "sqls", "risk_alerts", "escalations", "usage", "assignments"):
         refs(file, "account_id", known_accounts, "account", "accounts.csv")
     for file in ("activities", "sqls"):
         refs(file, "csm_id", known_csms, "CSM", "csms.csv")
@@ -353,6 +358,20 @@ def _cross_checks(reader: _Reader, frames: dict[str, pd.DataFrame]) -> None:
         for row in unclosed[unclosed].index:
             reader.add("sqls.csv", int(row), "closed_date", "",
                        f"is blank but status is {sqls.at[row, 'status']}; give the date it closed")
+    assignments = frames.get("assignments")
+    if assignments is not None:
+        backwards = assignments["to_date"].notna() & (assignments["to_date"] < assignments["from_date"])
+        for row in backwards[backwards].index:
+            reader.add("assignments.csv", int(row), "to_date", assignments.at[row, "to_date"].date(),
+                       "is before from_date; an assignment cannot end before it starts")
+        ordered = assignments.sort_values(["account_id", "from_date"])
+        prev_end = ordered.groupby("account_id")["to_date"].shift()
+        prev_open = ordered.groupby("account_id")["to_date"].shift().isna() & ordered.duplicated("account_id")
+        overlap = ordered["account_id"].duplicated() & (prev_open | (prev_end >= ordered["from_date"]))
+        for row in overlap[overlap].index:
+            reader.add("assignments.csv", int(row), "from_date", ordered.at[row, "from_date"].date(),
+                       f"overlaps the previous assignment of account {ordered.at[row, 'account_id']}; "
+                       "an account has one owner at a time (end the previous row the day before)")
     alerts = frames.get("risk_alerts")
     if alerts is not None and "first_action_date" in alerts.columns:
         early = alerts["first_action_date"].notna() & (alerts["first_action_date"] < alerts["flagged_date"])

@@ -181,3 +181,52 @@ def test_team_metrics_rows_match_single_csm(seed_book):
         for key in ("calls", "touchpoints", "coverage_pct", "grr_pct", "nrr_pct", "sqls", "closed_alert_pct",
                     "lifecycle_compliance_pct", "new_arr"):
             assert table.at[csm, key] == pytest.approx(single[key]), (csm, key)
+
+
+def test_ownership_change_attribution(book_dir):
+    # A1 moves from csm_a to csm_b on 15 May (inside Q2); A2 stays with csm_a.
+    book = load_book(book_dir(
+        csms=[{"csm_id": "csm_a", "csm_name": "Ana", "team": "T"}, {"csm_id": "csm_b", "csm_name": "Ben", "team": "T"}],
+        accounts=[acc("A1", "csm_b"), acc("A2", "csm_a")],
+        arr_monthly=[*arr_rows("A1", {"2025-03": 100, "2025-06": 150}), *arr_rows("A2", {"2025-03": 300, "2025-06": 0})],
+        assignments=[{"account_id": "A1", "csm_id": "csm_a", "from_date": "2024-01-01", "to_date": "2025-05-14"},
+                     {"account_id": "A1", "csm_id": "csm_b", "from_date": "2025-05-15", "to_date": ""}],
+    ))
+    start_a = csm_metrics(book, "csm_a", *Q2)                       # default: owner on 1 April answers
+    # csm_a: cohort A1 (100 -> 150) + A2 (300 -> 0): GRR = (100 + 0) / 400 = 25 %, NRR = 150 / 400 = 37.5 %
+    assert (start_a["beginning_arr"], start_a["grr_pct"], start_a["nrr_pct"]) == (400, 25.0, 37.5)
+    assert csm_metrics(book, "csm_b", *Q2)["beginning_arr"] == 0
+    end_b = csm_metrics(book, "csm_b", *Q2, attribution="end")      # owner on 30 June answers
+    assert (end_b["beginning_arr"], end_b["nrr_pct"]) == (100, 150.0)
+    # every account counted exactly once in the team, whichever policy
+    for policy in ("start", "end"):
+        assert team_metrics(book, *Q2, attribution=policy)["beginning_arr"].sum() == 400
+    from kpi_kit.metrics import book_changes
+    moved = book_changes(book, Period.parse(*Q2))
+    assert moved.to_dict("records") == [{"account_id": "A1", "account_name": "A1 Co", "from_csm": "csm_a", "to_csm": "csm_b"}]
+
+
+def test_overlapping_assignments_are_an_error(book_dir):
+    from kpi_kit.validate import BookError
+
+    with pytest.raises(BookError, match=r"assignments.csv row 3, column from_date: '2025-05-01': overlaps"):
+        load_book(book_dir(
+            csms=[{"csm_id": "csm_a", "csm_name": "Ana", "team": "T"}], accounts=[acc("A1", "csm_a")],
+            assignments=[{"account_id": "A1", "csm_id": "csm_a", "from_date": "2024-01-01", "to_date": "2025-06-01"},
+                         {"account_id": "A1", "csm_id": "csm_a", "from_date": "2025-05-01", "to_date": ""}]))
+
+
+def test_metrics_cli_json_contract(seed_book, capsys):
+    from kpi_kit.cli import main
+    from kpi_kit.metrics import CONTRACT_KEYS
+
+    assert main(["metrics", "--data", str(seed_book.path), "--csm", "csm_a", "--start", "2025-04", "--end", "2025-06", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(CONTRACT_KEYS) <= set(out)
+    assert (out["csm_id"], out["start"], out["end"], out["grr_pct"], out["nrr_pct"], out["calls"]) == \
+        ("csm_a", "2025-04", "2025-06", 95.0, 110.0, 4)
+    assert main(["metrics", "--data", str(seed_book.path), "--csm", "csm_a", "--start", "2025-04", "--end", "2025-06"]) == 0
+    table = capsys.readouterr().out
+    assert "GRR (ARR retention)" in table and "95.0 %" in table and "Diagnosis:" in table
+    assert main(["metrics", "--data", str(seed_book.path), "--csm", "zz", "--start", "2025-04", "--end", "2025-06"]) == 1
+    assert "valid ids: csm_a, csm_b" in capsys.readouterr().err

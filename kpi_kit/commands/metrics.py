@@ -14,6 +14,8 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     add_book_args(p)
     p.add_argument("--csm", metavar="ID", default=None, help="CSM id (default: every CSM, team scorecard)")
     p.add_argument("--as-of", metavar="YYYY-MM-DD", default=None, help="date the figures speak from (default: end of period)")
+    p.add_argument("--attribution", choices=("start", "end"), default="start",
+                   help="with assignments.csv: the owner at period start (default) or end answers for an account")
     p.add_argument("--json", action="store_true", help="print one JSON object (a list without --csm)")
     p.set_defaults(func=run)
     return p
@@ -29,11 +31,11 @@ def run(args: argparse.Namespace) -> int:
     period = resolve_period(book, args.start, args.end)
     ids = [book.check_csm(args.csm)] if args.csm is not None else book.csm_ids()
     if args.json:
-        results = [csm_metrics(book, c, period, as_of=args.as_of) for c in ids]
+        results = [csm_metrics(book, c, period, as_of=args.as_of, attribution=args.attribution) for c in ids]
         print(json.dumps(results[0] if args.csm is not None else results, indent=2))
         return 0
     for c in ids:
-        card = scorecard(book, c, period, as_of=args.as_of)
+        card = scorecard(book, c, period, as_of=args.as_of, attribution=args.attribution)
         print(f"\n{card.csm_name} ({card.csm_id}) — {period}, as of {card.as_of} — book: {book.name}")
         width = max(len(label) for label in card.table["label"])
         print(f"  {'KPI':<{width}}  {'target':>12}  {'actual':>12}  {'attain.':>8}  status")
