@@ -24,7 +24,8 @@ alert's ``first_action_date`` lies in the window. An escalation response is met 
 A touchpoint **falls due in a period** when its due date lies in the period. As of a date, a touchpoint
 whose window has not closed yet and is not met is **pending** (not counted); one whose window closed
 without a match is **overdue**. Compliance % = met / (met + overdue); ``None`` when nothing was due.
-Touchpoints whose evidence the source system does not record (``book.yaml`` ``not_recorded``) are left out.
+When the book does not record activities (``book.yaml`` ``not_recorded: [activities]``) compliance is
+``None`` (no data): the touchpoints are CSM activities. Escalation rows are still listed for information.
 """
 
 from __future__ import annotations

@@ -64,6 +64,9 @@ _NEEDS: dict[str, str] = {
     "covered_accounts": "activities", "renewals_90d_contacted": "activities",
     "sqls": "sqls", "sql_pipeline": "sqls", "sqls_won": "sqls", "sqls_lost": "sqls",
     "alerts_saved": "risk_alerts", "alerts_churned": "risk_alerts", "open_alerts": "risk_alerts",
+    # Lifecycle compliance is judged on CSM activities; without them (e.g. the RavenStack import, whose
+    # escalation "engagement" is support's first response) it is no data, not a compliance figure.
+    "lifecycle_met": "activities", "lifecycle_overdue": "activities", "lifecycle_pending": "activities",
 }
 
 CALL_TYPES = ("call", "meeting", "qbr")
@@ -207,18 +210,11 @@ def metric_parts(book: Book, period: Period, as_of: str | pd.Timestamp | None = 
     tps = lifecycle_table(book, period, day, books)
     for status in ("met", "overdue", "pending"):
         parts[f"lifecycle_{status}"] = _count(tps, "csm_id", csm_index, tps["status"] == status)
-    if not len(tps) and not _lifecycle_checkable(book):
-        for status in ("met", "overdue", "pending"):
-            parts[f"lifecycle_{status}"] = np.nan
 
     for part, source in _NEEDS.items():
         if not book.recorded(source):
             parts[part] = np.nan
     return parts
-
-
-def _lifecycle_checkable(book: Book) -> bool:
-    return book.recorded("activities") or (book.escalations is not None and book.recorded("escalations"))
 
 
 def lifecycle_table(book: Book, period: Period, as_of: pd.Timestamp, books: pd.DataFrame | None = None,
