@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "validate": "validate",
     "metrics": "metrics",
     "learner-copies": "learner_copies",
+    "payout": "payout",
 }
 
 
