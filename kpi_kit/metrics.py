@@ -77,6 +77,8 @@ def as_of_date(period: Period, as_of: str | pd.Timestamp | None) -> pd.Timestamp
     if as_of is None or (isinstance(as_of, str) and not as_of.strip()):
         return period.end_date
     try:
+        if isinstance(as_of, str):  # ISO only: "01/02/2026" is ambiguous (day or month first)
+            return pd.to_datetime(as_of.strip(), format="%Y-%m-%d")
         return pd.Timestamp(as_of).normalize()
     except (ValueError, TypeError):
         from kpi_kit.errors import KitError

@@ -230,3 +230,9 @@ def test_metrics_cli_json_contract(seed_book, capsys):
     assert "GRR (ARR retention)" in table and "95.0 %" in table and "Diagnosis:" in table
     assert main(["metrics", "--data", str(seed_book.path), "--csm", "zz", "--start", "2025-04", "--end", "2025-06"]) == 1
     assert "valid ids: csm_a, csm_b" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("bad", ["30/06/2025", "2025-06-31", "June"])
+def test_as_of_must_be_an_iso_date(seed_book, bad):
+    with pytest.raises(KitError, match="YYYY-MM-DD"):
+        csm_metrics(seed_book, "csm_a", *Q2, as_of=bad)
