@@ -6,6 +6,7 @@
       nrr_pct: 110
       grr_pct: 92
       logo_churn_monthly_pct: 5
+      sql_pipeline_per_quarter: 400000   # optional (see "Cascade keys" below)
     defaults:           # every CSM's leading and lagging targets unless overridden
       calls_per_month: 20
       touchpoints_per_quarter: 90
@@ -35,6 +36,14 @@ company GRR 92 %, logo churn below 5 % a month (the issue's company goal).
 
 Count targets are per month or per quarter and scale with the length of the period
 (a 3-month period: calls target 60, touchpoints 90, QBRs 3, SQLs 4).
+
+Cascade keys (read by :func:`company_goals` and ``kpi_kit.cascade``; see ``docs/cascade.md``)
+    ``company.sql_pipeline_per_quarter`` — the company's SQL pipeline goal in USD a quarter (scaled
+    to the period like the count targets). Optional; when absent the goal is the activity standard
+    ``defaults.sql_pipeline_per_quarter`` times the number of CSMs in ``csms.csv`` (so the roll-up
+    check then only shows what per-CSM overrides take away). It is not in ``DEFAULT_TARGETS``.
+    The ``defaults`` section doubles as the company's *activity standards*: the leading targets every
+    CSM inherits, and the company goal the CSMs' leading targets are rolled up against.
 """
 
 from __future__ import annotations
@@ -136,3 +145,61 @@ def csm_targets(targets: dict[str, Any], csm_id: str, months: int,
         else:
             out[key] = targets["company"][key]
     return out
+
+
+#: Keys a ``csms:`` override may set: every ``defaults`` key plus the two retention targets.
+OVERRIDE_KEYS: tuple[str, ...] = (*DEFAULT_TARGETS["defaults"], "grr_pct", "nrr_pct")
+
+
+def company_goals(targets: dict[str, Any], months: int, n_csms: int) -> dict[str, float]:
+    """The company goals for a period of ``months`` months (the top of the cascade).
+
+    ``grr_pct``, ``nrr_pct`` and ``logo_churn_monthly_pct`` come from the ``company`` section.
+    ``sql_pipeline`` is ``company.sql_pipeline_per_quarter`` × months / 3 when set, else the activity
+    standard ``defaults.sql_pipeline_per_quarter`` × months / 3 × ``n_csms``. The leading standards
+    (count standards per CSM scaled to the period, percentage standards as they are) are returned
+    under their KPI names with the suffix ``_standard`` (e.g. ``calls_standard``: calls per CSM).
+
+    >>> g = company_goals(DEFAULT_TARGETS, 3, 4)
+    >>> g["nrr_pct"], g["sql_pipeline"], g["calls_standard"], g["coverage_pct_standard"]
+    (110.0, 400000.0, 60.0, 90.0)
+    """
+    company = targets["company"]
+    standards = csm_targets({**targets, "csms": {}}, "", months)
+    pipeline = company.get("sql_pipeline_per_quarter")
+    out: dict[str, float] = {
+        "grr_pct": float(company["grr_pct"]),
+        "nrr_pct": float(company["nrr_pct"]),
+        "logo_churn_monthly_pct": float(company["logo_churn_monthly_pct"]),
+        "sql_pipeline": float(pipeline) * months / 3 if pipeline is not None
+        else float(standards["sql_pipeline"] or 0.0) * n_csms,
+    }
+    for key, value in standards.items():
+        if key not in ("grr_pct", "nrr_pct") and value is not None:
+            out[f"{key}_standard"] = float(value)
+    return out
+
+
+def override_problems(targets: dict[str, Any], csm_ids: list[str]) -> list[str]:
+    """Plain-language problems with the ``csms:`` overrides of ``targets.yaml`` (empty when fine).
+
+    An override for a CSM id that is not in ``csms.csv``, or of a key no target reads, is otherwise
+    ignored without a word; the cascade shows these messages so a typo is seen.
+
+    >>> for line in override_problems({"csms": {"csm_9": {}, "csm_1": {"call_per_month": 5}}}, ["csm_1"]):
+    ...     print(line[:60])
+    targets.yaml csms.csm_9: no CSM 'csm_9' in csms.csv, so thes
+    targets.yaml csms.csm_1.call_per_month: not a target key, so
+    """
+    problems: list[str] = []
+    known = set(csm_ids)
+    for csm_id, keys in (targets.get("csms") or {}).items():
+        if str(csm_id) not in known:
+            problems.append(f"targets.yaml csms.{csm_id}: no CSM {str(csm_id)!r} in csms.csv, so these overrides "
+                            "are ignored; fix the id")
+            continue
+        for key in keys:
+            if key not in OVERRIDE_KEYS:
+                problems.append(f"targets.yaml csms.{csm_id}.{key}: not a target key, so it is ignored; "
+                                f"use one of {', '.join(OVERRIDE_KEYS)}")
+    return problems

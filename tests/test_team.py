@@ -1,0 +1,225 @@
+"""Team roll-ups: sums of parts, never averages of percentages; segments on accounts; ``kpi-kit team``."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from kpi_kit.cli import main
+from kpi_kit.data import SAMPLE_DIR, load_book
+from kpi_kit.metrics import PART_KEYS, csm_metrics, metric_parts, rollup
+from kpi_kit.periods import Period
+from kpi_kit.scorecard import scorecard
+from kpi_kit.team import attainment_matrix, attainment_table, segment_parts, slice_parts, team_rollup
+from tests.conftest import PROJECT, write_book
+from tests.test_cascade import Q2, three_csm_files
+from tests.test_properties import PERIOD, books
+
+HAS_SAMPLE = (SAMPLE_DIR / "csms.csv").exists()
+
+
+@pytest.fixture
+def book3(book_dir):
+    return load_book(book_dir(**three_csm_files()))
+
+
+def test_team_nrr_is_not_the_average_of_csm_nrrs(book3):
+    r = team_rollup(book3, Q2)
+    nrr = r.csms["nrr_pct"]
+    # a: (630,000 + 380,000) / 1,000,000 = 101 %; b: 500,000 / 500,000 = 100 %; c: 310,000 / 500,000 = 62 %
+    assert list(nrr) == pytest.approx([101.0, 100.0, 62.0])
+    # the average of percentages would be (101 + 100 + 62) / 3 = 87.67 % ...
+    average = (101.0 + 100.0 + 62.0) / 3
+    # ... but the team NRR is Σ ending / Σ beginning = 1,820,000 / 2,000,000 = 91 %
+    team = r.team.iloc[0]
+    assert team["nrr_pct"] == pytest.approx(91.0)
+    assert team["nrr_pct"] != pytest.approx(average, abs=0.5)
+    # GRR likewise: Σ retained 1,780,000 / 2,000,000 = 89 %, not (98 + 100 + 60) / 3 = 86 %
+    assert team["grr_pct"] == pytest.approx(89.0)
+    assert r.table.loc["team", "csm_name"] == "Team"
+
+
+def test_counts_and_arr_are_summed(book3):
+    team = team_rollup(book3, Q2).team.iloc[0]
+    # calls: a X1, b X3, c X4 + X5 = 4; touchpoints add a's email X2 = 5
+    assert (team["calls"], team["touchpoints"]) == (4, 5)
+    # book accounts 5, covered E1, M1, M2, S2 = 4 -> coverage 80 %
+    assert team["coverage_pct"] == pytest.approx(80.0)
+    assert team["beginning_arr"] == 2_000_000 and team["ending_arr"] == 1_820_000
+    # logo churn: S1 of 5 cohort accounts = 20 % over the quarter
+    assert team["logo_churn_pct"] == pytest.approx(20.0)
+    assert team["sql_pipeline"] == 60_000
+
+
+def test_segments_are_computed_on_accounts(book3):
+    seg = team_rollup(book3, Q2).segments
+    assert list(seg.index) == ["enterprise", "mid-market", "smb"]
+    # enterprise = E1 only (a's), 600,000 -> 630,000: NRR 105 %, GRR 100 %
+    assert seg.at["enterprise", "nrr_pct"] == pytest.approx(105.0)
+    # mid-market = a's M1 and b's M2: begin 900,000, end 880,000 -> 97.78 % (not a's or b's figure)
+    assert seg.at["mid-market", "beginning_arr"] == 900_000
+    assert seg.at["mid-market", "nrr_pct"] == pytest.approx(100 * 880_000 / 900_000)
+    # activity attributed by the account's segment: mid-market = X3 (b on M2) + X5 (c on a's M1) = 2 calls
+    assert (seg.at["enterprise", "calls"], seg.at["mid-market", "calls"], seg.at["smb", "calls"]) == (1, 2, 1)
+    # SQLs by the account's segment: Q1 on E1 50,000 (enterprise), Q2 on M1 10,000 (mid-market)
+    assert (seg.at["enterprise", "sql_pipeline"], seg.at["mid-market", "sql_pipeline"]) == (50_000, 10_000)
+    # smb coverage: S2 touched (X4), S1 not -> 50 %
+    assert seg.at["smb", "coverage_pct"] == pytest.approx(50.0)
+
+
+def test_slices_add_up_to_csms_and_segments(book3):
+    slices = slice_parts(book3, Q2)
+    # c's call on a's mid-market account makes a (c, mid-market) slice with no book accounts and 1 call
+    assert slices.at[("c", "mid-market"), "book_accounts"] == 0 and slices.at[("c", "mid-market"), "calls"] == 1
+    csm = metric_parts(book3, Q2)
+    seg = segment_parts(book3, Q2)
+    by_csm = slices.groupby(level="csm_id").sum()
+    by_seg = slices.groupby(level="segment").sum()
+    for key in PART_KEYS:
+        for c in csm.index:
+            assert by_csm.at[c, key] == pytest.approx(csm.at[c, key]), (c, key)
+        for s in seg.index:
+            assert by_seg.at[s, key] == pytest.approx(seg.at[s, key]), (s, key)
+
+
+def test_teams_rollup_by_csms_team(book3):
+    teams = team_rollup(book3, Q2).teams
+    # East = a + b: begin 1,500,000, end 1,010,000 + 500,000 = 1,510,000 -> NRR 100.67 %; West = c: 62 %
+    assert teams.at["East", "nrr_pct"] == pytest.approx(100 * 1_510_000 / 1_500_000)
+    assert teams.at["West", "nrr_pct"] == pytest.approx(62.0)
+
+
+def test_attainment_table_equals_each_scorecard(book3):
+    table = attainment_table(book3, Q2)
+    for csm in ("a", "b", "c"):
+        mine = table.loc[table["csm_id"] == csm].drop(columns=["csm_id", "csm_name"]).reset_index(drop=True)
+        pd.testing.assert_frame_equal(mine, scorecard(book3, csm, Q2).table, check_dtype=False)
+    wide = attainment_matrix(table)
+    assert list(wide.columns) == ["Ana", "Ben", "Cy"]
+    # NRR attainment of c: 62 / 100 target = 62 %; of a: 101 / 114 = 88.6 %
+    assert wide.at["NRR", "Cy"] == pytest.approx(62.0)
+    assert wide.at["NRR", "Ana"] == pytest.approx(100 * 101 / 114)
+    assert attainment_matrix(table, text=True).at["NRR", "Cy"] == "62 % ❌"
+
+
+def test_cli_team_json(book_dir, capsys):
+    folder = book_dir(**three_csm_files())
+    assert main(["team", "--data", str(folder), "--start", "2025-04", "--end", "2025-06", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [c["csm_id"] for c in out["csms"]] == ["a", "b", "c"]
+    # each CSM object is exactly what `kpi-kit metrics --json` gives for that CSM
+    single = csm_metrics(load_book(folder), "c", "2025-04", "2025-06")
+    assert list(out["csms"][2]) == list(single)
+    for key, value in single.items():
+        assert out["csms"][2][key] == (pytest.approx(value) if isinstance(value, float) else value), key
+    team = out["team"]
+    assert set(single) <= set(team) and team["csm_id"] == "team" and team["csm_count"] == 3
+    # counts and ARR summed: 4 calls, 2,000,000 beginning ARR; NRR recomputed: 1,820,000 / 2,000,000 = 91 %
+    assert team["calls"] == 4 and isinstance(team["calls"], int)
+    assert team["beginning_arr"] == 2_000_000.0 and team["nrr_pct"] == pytest.approx(91.0)
+    assert [s["segment"] for s in out["segments"]] == ["enterprise", "mid-market", "smb"]
+    assert out["segments"][1]["calls"] == 2
+    assert {t["team"] for t in out["teams"]} == {"East", "West"}
+
+
+def test_cli_team_table_and_errors(book_dir, capsys):
+    folder = book_dir(**three_csm_files())
+    assert main(["team", "--data", str(folder), "--start", "2025-04", "--end", "2025-06"]) == 0
+    out = capsys.readouterr().out
+    assert "Team (all CSMs)" in out and "segment: mid-market" in out and "$17,000 of ARR short" in out
+    assert main(["team", "--data", str(folder), "--end", "2025-06"]) == 1
+    assert "--end was given without --start" in capsys.readouterr().err
+
+
+def test_cli_team_defaults_to_latest_full_quarter(book_dir, capsys):
+    folder = book_dir(**three_csm_files())
+    # ARR history ends 2025-06, which closes Q2 -> 2025-04..2025-06
+    assert main(["team", "--data", str(folder), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["period"] == {"start": "2025-04", "end": "2025-06", "months": 3}
+
+
+def _load(files) -> object:
+    folder = Path(tempfile.mkdtemp(prefix="kpi-team-"))
+    return load_book(write_book(folder, **files))
+
+
+def _same(a: object, b: object) -> bool:
+    return (pd.isna(a) and pd.isna(b)) or a == pytest.approx(b)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(books())
+def test_random_books_team_and_segments_equal_sum_of_parts(files):
+    book = _load(files)
+    r = team_rollup(book, PERIOD)
+    parts, seg, team = r.csms, r.segments, r.team.iloc[0]
+    assert list(parts.index) == [c["csm_id"] for c in files["csms"]]
+    for key in PART_KEYS:
+        # team part = Σ CSM parts = Σ segment parts (no accounts: no segments)
+        assert _same(team[key], parts[key].sum(min_count=1)), key
+        assert _same(team[key], seg[key].sum(min_count=1) if len(seg) else 0), key
+    # percentages recomputed from the summed parts, never averaged
+    begin = parts["beginning_arr"].sum()
+    assert _same(team["nrr_pct"], 100 * parts["ending_arr"].sum() / begin if begin > 0 else float("nan"))
+    assert _same(team["grr_pct"], 100 * parts["retained_arr"].sum() / begin if begin > 0 else float("nan"))
+    books_n = parts["book_accounts"].sum()
+    assert _same(team["coverage_pct"], 100 * parts["covered_accounts"].sum() / books_n if books_n else float("nan"))
+    # the segments' roll-up is the team's roll-up
+    if len(seg):
+        seg_team = rollup(seg[[k for k in PART_KEYS]], PERIOD).iloc[0]
+        for key in ("grr_pct", "nrr_pct", "coverage_pct", "logo_churn_pct", "sql_conversion_pct", "closed_alert_pct",
+                    "lifecycle_compliance_pct"):
+            assert _same(seg_team[key], team[key]), key
+
+
+@pytest.mark.skipif(not HAS_SAMPLE, reason="data/sample not generated yet (python -m kpi_kit.sample)")
+def test_sample_book_team_equals_sum_of_parts():
+    book = load_book()
+    r = team_rollup(book, Period.parse("2026-07", "2026-09"))
+    out = r.to_json()
+    csms = pd.DataFrame(out["csms"]).set_index("csm_id")
+    team = out["team"]
+    for key in PART_KEYS:
+        assert team[key] == pytest.approx(csms[key].sum()), key
+        assert team[key] == pytest.approx(sum(s[key] for s in out["segments"])), key
+    assert team["nrr_pct"] == pytest.approx(100 * csms["ending_arr"].sum() / csms["beginning_arr"].sum())
+    assert team["grr_pct"] == pytest.approx(100 * csms["retained_arr"].sum() / csms["beginning_arr"].sum())
+    assert team["coverage_pct"] == pytest.approx(100 * csms["covered_accounts"].sum() / csms["book_accounts"].sum())
+
+
+TEAM_NOTEBOOK = PROJECT / "notebooks" / "reports" / "team_report.ipynb"
+
+
+def test_team_notebook_is_a_clean_template():
+    import nbformat
+
+    nb = nbformat.read(TEAM_NOTEBOOK, as_version=4)
+    assert nb.metadata["kernelspec"]["name"] == "python3"
+    assert all(not c.get("outputs") and c.get("execution_count") is None for c in nb.cells if c.cell_type == "code")
+    params = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(params) == 1
+    lines = [line for line in params[0].source.splitlines() if line.strip()]
+    assert [line.split(":")[0] for line in lines] == ["start", "end", "data_dir", "as_of"]
+    assert all(': str = ""  # ' in line for line in lines)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not HAS_SAMPLE, reason="data/sample not generated yet (python -m kpi_kit.sample)")
+def test_team_notebook_runs_on_sample(tmp_path):
+    import papermill as pm
+
+    out = tmp_path / "team.ipynb"
+    pm.execute_notebook(str(TEAM_NOTEBOOK), str(out), parameters={"start": "2026-07", "end": "2026-09"},
+                        kernel_name="python3", cwd=str(tmp_path), progress_bar=False)
+    import nbformat
+
+    nb = nbformat.read(out, as_version=4)
+    text = json.dumps([c.get("outputs", []) for c in nb.cells])
+    assert "Roll-up check" in text and "KPI cascade" in text
+    assert "<svg" in text  # charts rendered as static SVG (offline)
