@@ -42,7 +42,7 @@ def test_python_floor_is_the_same():
 
 def test_generated_things_are_ignored():
     ignored = (PROJECT / ".gitignore").read_text().split()
-    for entry in ("reports/", ".venv/", "learner/", ".ipynb_checkpoints/", "__pycache__/"):
+    for entry in ("/reports/", ".venv/", "/learner/", ".ipynb_checkpoints/", "__pycache__/"):
         assert entry in ignored
 
 
