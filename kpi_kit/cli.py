@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "metrics": "metrics",
     "learner-copies": "learner_copies",
     "payout": "payout",
+    "team": "team",
 }
 
 
