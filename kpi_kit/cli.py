@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "learner-copies": "learner_copies",
     "payout": "payout",
     "team": "team",
+    "import": "imports",
 }
 
 
