@@ -162,7 +162,7 @@ def load_book(path: str | Path | None = None) -> Book:
         path=folder,
         csms=frames["csms"],
         accounts=frames["accounts"],
-        arr_monthly=frames["arr_monthly"],
+        arr_monthly=frames["arr_monthly"].drop(columns="_arr_raw"),
         activities=frames["activities"],
         sqls=frames["sqls"],
         risk_alerts=frames["risk_alerts"],

@@ -43,7 +43,7 @@ CONTRACT_KEYS: tuple[str, ...] = (
 #: Additive parts: summing them over CSMs gives the team's parts.
 PART_KEYS: tuple[str, ...] = (
     "calls", "touchpoints", "qbrs", "book_accounts", "covered_accounts", "cohort_accounts",
-    "churned_accounts", "new_accounts", "beginning_arr", "ending_arr", "retained_arr", "expansion_arr",
+    "churned_accounts", "new_accounts", "unknown_arr_accounts", "beginning_arr", "ending_arr", "retained_arr", "expansion_arr",
     "contraction_arr", "churned_arr", "new_arr", "sqls", "sql_pipeline", "sqls_won", "sqls_lost",
     "alerts_saved", "alerts_churned", "open_alerts", "lifecycle_met", "lifecycle_overdue",
     "lifecycle_pending", "renewals_90d", "renewals_90d_contacted",
@@ -113,26 +113,33 @@ def book_changes(book: Book, period: Period) -> pd.DataFrame:
 def account_arr(book: Book, period: Period, csm_id: str | None = None) -> pd.DataFrame:
     """One row per account (optionally of one owner) with its beginning/ending ARR and movement.
 
-    Columns: ``account_id, account_name, csm_id, segment, begin, end, in_book, in_cohort, churned,
-    expansion, contraction, retained, new`` (money in the book's currency).
+    Columns: ``account_id, account_name, csm_id, segment, begin, end, arr_unknown, in_book, in_cohort,
+    churned, expansion, contraction, retained, new`` (money in the book's currency). An account whose
+    ARR row at either end has a blank value has ``arr_unknown``: it is in the book (coverage and
+    lifecycle denominators) but in no ARR sum and never churned; ``begin``/``end`` are NaN.
     """
     accounts = book.accounts
     if csm_id is not None:
         accounts = accounts.loc[accounts["csm_id"] == csm_id]
     arr = book.arr_monthly
-    begin = arr.loc[arr["month"] == period.before].set_index("account_id")["arr"]
-    end = arr.loc[arr["month"] == period.end].set_index("account_id")["arr"]
+    at_begin = arr.loc[arr["month"] == period.before]
+    at_end = arr.loc[arr["month"] == period.end]
     out = accounts[["account_id", "account_name", "csm_id", "segment"]].copy()
-    out["begin"] = out["account_id"].map(begin).fillna(0.0).astype("float64")
-    out["end"] = out["account_id"].map(end).fillna(0.0).astype("float64")
-    out["in_cohort"] = out["begin"] > 0
-    out["in_book"] = out["in_cohort"] | (out["end"] > 0)
+    # a missing row is ARR 0; a row with a blank value is unknown (left out of every ARR sum)
+    unknown = out["account_id"].isin(at_begin.loc[at_begin["arr"].isna(), "account_id"]) | \
+        out["account_id"].isin(at_end.loc[at_end["arr"].isna(), "account_id"])
+    out["begin"] = out["account_id"].map(at_begin.set_index("account_id")["arr"]).fillna(0.0).astype("float64")
+    out["end"] = out["account_id"].map(at_end.set_index("account_id")["arr"]).fillna(0.0).astype("float64")
+    out["arr_unknown"] = unknown
+    out["in_cohort"] = (out["begin"] > 0) & ~unknown
+    out["in_book"] = out["in_cohort"] | (out["end"] > 0) | unknown
     cohort = out["in_cohort"]
     out["churned"] = cohort & (out["end"] == 0)
     out["retained"] = np.where(cohort, np.minimum(out["begin"], out["end"]), 0.0)
     out["expansion"] = np.where(cohort, np.maximum(out["end"] - out["begin"], 0.0), 0.0)
     out["contraction"] = np.where(cohort & (out["end"] > 0), np.maximum(out["begin"] - out["end"], 0.0), 0.0)
-    out["new"] = np.where(~cohort & out["in_book"], out["end"], 0.0)
+    out["new"] = np.where(~cohort & out["in_book"] & ~unknown, out["end"], 0.0)
+    out.loc[unknown, ["begin", "end"]] = np.nan
     return out.reset_index(drop=True)
 
 
@@ -163,7 +170,8 @@ def metric_parts(book: Book, period: Period, as_of: str | pd.Timestamp | None = 
     parts["book_accounts"] = _count(books, "csm_id", csm_index)
     parts["cohort_accounts"] = _count(books, "csm_id", csm_index, books["in_cohort"])
     parts["churned_accounts"] = _count(books, "csm_id", csm_index, books["churned"])
-    parts["new_accounts"] = _count(books, "csm_id", csm_index, ~books["in_cohort"])
+    parts["new_accounts"] = _count(books, "csm_id", csm_index, ~books["in_cohort"] & ~books["arr_unknown"])
+    parts["unknown_arr_accounts"] = _count(books, "csm_id", csm_index, books["arr_unknown"])
     for part, column in (("beginning_arr", "begin"), ("retained_arr", "retained"), ("expansion_arr", "expansion"),
                          ("contraction_arr", "contraction"), ("new_arr", "new")):
         parts[part] = _count(books, "csm_id", csm_index, value=column).astype("float64")

@@ -63,7 +63,7 @@ SPECS: dict[str, FileSpec] = {
             Col("health_score", "number", required=False, nullable=True, min=0, max=100),
         )),
         FileSpec("arr_monthly", (
-            Col("month", "month"), Col("account_id", "id"), Col("arr", "number", min=0),
+            Col("month", "month"), Col("account_id", "id"), Col("arr", "number", min=0, nullable=True),
         )),
         FileSpec("activities", (
             Col("activity_id", "id", unique=True), Col("date", "date"), Col("account_id", "id"),
@@ -234,6 +234,8 @@ class _Reader:
             if col.kind == "month":
                 values = values.dt.to_period("M")
             out[col.name] = values
+            if spec.name == "arr_monthly" and col.name == "arr":
+                out["_arr_raw"] = text
             if not col.nullable:
                 missing = blank
                 for row in missing[missing].index:
@@ -344,6 +346,11 @@ def _cross_checks(reader: _Reader, frames: dict[str, pd.DataFrame]) -> None:
 
     arr = frames.get("arr_monthly")
     if arr is not None:
+        blank = arr["arr"].isna() & (arr.get("_arr_raw", pd.Series("", index=arr.index)) == "")
+        for row in blank[blank].index[:200]:
+            reader.add("arr_monthly.csv", int(row), "arr", "",
+                       "is blank: ARR unknown for that month — left out of ARR sums (the account stays in the book "
+                       "and is never counted as churn); fill it in if you know it", severity="warning")
         dup = arr.duplicated(["month", "account_id"], keep="first") & arr["month"].notna()
         for row in dup[dup].index[:200]:
             reader.add("arr_monthly.csv", int(row), "account_id", arr.at[row, "account_id"],

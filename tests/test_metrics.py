@@ -236,3 +236,24 @@ def test_metrics_cli_json_contract(seed_book, capsys):
 def test_as_of_must_be_an_iso_date(seed_book, bad):
     with pytest.raises(KitError, match="YYYY-MM-DD"):
         csm_metrics(seed_book, "csm_a", *Q2, as_of=bad)
+
+
+def test_blank_arr_is_unknown_not_churn(book_dir):
+    # The duplicates-blanks-credits case at book level: MIKE 40,000 and OSCR 12,000 known; NOVA's ARR is blank.
+    book = load_book(book_dir(
+        csms=[{"csm_id": "c", "csm_name": "C", "team": "T"}],
+        accounts=[acc("MIKE-050", "c"), acc("NOVA-051", "c"), acc("OSCR-052", "c")],
+        arr_monthly=[*arr_rows("MIKE-050", {"2025-03": 40_000, "2025-06": 40_000}),
+                     *arr_rows("OSCR-052", {"2025-03": 12_000, "2025-06": 12_000}),
+                     {"month": "2025-03", "account_id": "NOVA-051", "arr": 9_000},
+                     {"month": "2025-06", "account_id": "NOVA-051", "arr": ""}],
+        activities=[act(1, "2025-04-02", "MIKE-050", "c", "call")],
+    ))
+    assert any("is blank: ARR unknown" in str(w) for w in book.warnings)
+    m = csm_metrics(book, "c", *Q2)
+    # book ARR = 40,000 + 12,000 = 52,000 (NOVA left out); accounts in the book = 3
+    assert (m["beginning_arr"], m["ending_arr"], m["book_accounts"], m["unknown_arr_accounts"]) == (52_000, 52_000, 3, 1)
+    # NOVA is never churn: GRR 100 %, logo churn 0 of a cohort of 2
+    assert (m["grr_pct"], m["logo_churn_pct"], m["cohort_accounts"]) == (100.0, 0.0, 2)
+    # but it is in the coverage denominator: 1 of 3 accounts touched
+    assert m["coverage_pct"] == pytest.approx(100 / 3)
