@@ -37,4 +37,5 @@ def setup_notebook() -> None:
 
     alt.renderers.enable("svg")
     pd.set_option("display.max_columns", 40)
+    pd.set_option("display.html.use_mathjax", False)  # "$50,000 … $75,000" in a table is money, not LaTeX
     pd.set_option("display.width", 140)

@@ -498,7 +498,7 @@ def pace_kpi(book: Book, csm_id: str, kpi: str, period: Period | str | tuple[str
     as_of
         The day the figures speak from (it counts as elapsed).
     calendar
-        Fiscal calendar for ``"quarter"`` / ``"year"`` periods (default: calendar quarters).
+        Fiscal calendar for ``"quarter"`` / ``"year"`` periods (default: ``book.calendar``, from book.yaml).
     tolerance, holidays
         On-track band (±5 %) and non-working days besides weekends.
 
@@ -510,7 +510,7 @@ def pace_kpi(book: Book, csm_id: str, kpi: str, period: Period | str | tuple[str
     ('2026-07..2026-09', 0.5, 46)
     """
     csm_id = book.check_csm(csm_id)
-    per = resolve_period(period, as_of, calendar)
+    per = resolve_period(period, as_of, calendar if calendar is not None else book.calendar)
     day = as_of_date(per, as_of)
     prog = period_progress(per.start_date, per.end_date, day, holidays)
     m = csm_metrics(book, csm_id, per, as_of=day)
@@ -549,7 +549,7 @@ def pace_board(book: Book, csm_id: str, period: Period | str | tuple[str, str], 
     ['calls', 'touchpoints', 'qbrs']
     """
     csm_id = book.check_csm(csm_id)
-    per = resolve_period(period, as_of, calendar)
+    per = resolve_period(period, as_of, calendar if calendar is not None else book.calendar)
     day = as_of_date(per, as_of)
     prog = period_progress(per.start_date, per.end_date, day, holidays)
     m = csm_metrics(book, csm_id, per, as_of=day)
@@ -788,7 +788,10 @@ class RetentionForecast:
     """Period-end GRR / NRR forecast of one CSM (see :func:`forecast_retention`).
 
     ``.table``: one row per KPI (``grr_pct``, ``nrr_pct``) with ``expected, p10, p50, p90, target,
-    gap_arr`` (ARR short of target at the expected value; negative = ahead of it),
+    target_annual, gap_arr``. ``target`` is the period's share of the annual rate ``target_annual``
+    (``targets.yaml`` holds annual GRR / NRR targets; :func:`kpi_kit.targets.period_rate`), the one the
+    period's GRR / NRR are compared with; ``gap_arr`` is the ARR short of it at the expected value
+    (negative = ahead of it),
     ``chance_on_target`` (share of simulations at or above target) and ``status`` (:func:`band` of
     expected / target). ``.accounts`` holds the per-account inputs and expectations, ``.sqls`` the
     open SQLs, ``.samples`` every simulated GRR/NRR.
@@ -817,21 +820,26 @@ class RetentionForecast:
     accounts: pd.DataFrame = field(repr=False)
     sqls: pd.DataFrame = field(repr=False)
     samples: pd.DataFrame = field(repr=False)
+    grr_target_annual: float | None = None
+    nrr_target_annual: float | None = None
 
     def sentence(self) -> str:
+        from kpi_kit.cascade import retention_target_text
+
         if self.expected_grr_pct is None:
             return f"{self.csm_name}: no beginning ARR in {self.period}, so GRR/NRR cannot be forecast"
         rows = []
         for r in self.table.itertuples(index=False):
             gap = "" if fmt.is_missing(r.gap_arr) else (
                 f", {fmt.money(r.gap_arr)} of ARR short" if r.gap_arr > 0 else f", {fmt.money(-r.gap_arr)} of ARR ahead")
+            target = retention_target_text(r.target, r.target_annual, self.period.months)
             rows.append(f"{r.kpi.replace('_pct', '').upper()} expected {fmt.pct(r.expected)} (P10–P90 "
-                        f"{fmt.pct(r.p10)}–{fmt.pct(r.p90)}) vs {fmt.pct(r.target)} target{gap}: {r.status}")
+                        f"{fmt.pct(r.p10)}–{fmt.pct(r.p90)}) vs target {target}{gap}: {r.status}")
         return "; ".join(rows)
 
     def _repr_html_(self) -> str:
         show = self.table.copy()
-        for col in ("expected", "p10", "p50", "p90", "target"):
+        for col in ("expected", "p10", "p50", "p90", "target", "target_annual"):
             show[col] = show[col].map(fmt.pct)
         show["gap_arr"] = show["gap_arr"].map(fmt.money)
         show["chance_on_target"] = show["chance_on_target"].map(lambda v: fmt.pct(100 * v, 0) if not fmt.is_missing(v) else fmt.NO_DATA)
@@ -868,8 +876,11 @@ def forecast_retention(book: Book, csm_id: str, period: Period | str | tuple[str
        ``E[NRR] = 100·E[ending]/B`` with ``B`` the beginning ARR.
     6. **Band**: ``n`` Monte Carlo draws with ``numpy.random.default_rng(seed)`` (one uniform per draw and
        account, then one per draw and SQL); P10/P50/P90 by ``numpy.percentile`` (linear interpolation).
-    7. **Versus target**: targets from :func:`kpi_kit.scorecard.targets_for`; ``gap_arr = (target −
-       expected) / 100 × B``; status by :func:`band` (±``tolerance``).
+    7. **Versus target**: targets from :func:`kpi_kit.scorecard.targets_for`: the annual GRR / NRR
+       rates of ``targets.yaml`` held to the period's share ``100 × (annual / 100) ** (months / 12)``
+       (:func:`kpi_kit.targets.period_rate`; a 90 % annual GRR target is 97.4 % for a quarter), since
+       the forecast is of the period's ratio; ``gap_arr = (target − expected) / 100 × B``; status by
+       :func:`band` (±``tolerance``).
 
     ``renewal_date`` and ``health_score`` are snapshots of the export day: forecast as of that day (the
     sample book's 2026-09-30) for the next quarter. A CSM without beginning ARR gets ``None`` values.
@@ -883,7 +894,7 @@ def forecast_retention(book: Book, csm_id: str, period: Period | str | tuple[str
     """
     _check_n_seed(n, seed)
     csm_id = book.check_csm(csm_id)
-    per = resolve_period(period, as_of, calendar)
+    per = resolve_period(period, as_of, calendar if calendar is not None else book.calendar)
     day = as_of_date(per, as_of)
     model = model if model is not None else RenewalModel()
     setup = _setup(book, csm_id, per, day, model)
@@ -904,23 +915,24 @@ def forecast_retention(book: Book, csm_id: str, period: Period | str | tuple[str
     rows = []
     bands: dict[str, tuple[float, float, float] | None] = {}
     for kpi, expected, sims in (("grr_pct", e_grr, grr_s), ("nrr_pct", e_nrr, nrr_s)):
-        target = targets.get(kpi)
+        target, annual = targets.get(kpi), targets.get(kpi.replace("_pct", "_annual_pct"))
         if expected is None:
             bands[kpi] = None
             rows.append({"kpi": kpi, "expected": np.nan, "p10": np.nan, "p50": np.nan, "p90": np.nan,
-                         "target": target, "gap_arr": np.nan, "chance_on_target": np.nan, "status": "no data"})
+                         "target": target, "target_annual": annual, "gap_arr": np.nan, "chance_on_target": np.nan,
+                         "status": "no data"})
             continue
         p10, p50, p90 = (float(v) for v in np.percentile(sims, [10, 50, 90]))
         bands[kpi] = (p10, p50, p90)
         has_target = target is not None and target > 0
         rows.append({
             "kpi": kpi, "expected": expected, "p10": p10, "p50": p50, "p90": p90, "target": target,
-            "gap_arr": (target - expected) / 100.0 * begin if target is not None else np.nan,
+            "target_annual": annual, "gap_arr": (target - expected) / 100.0 * begin if target is not None else np.nan,
             "chance_on_target": float(np.mean(np.round(sims, 9) >= round(target, 9))) if target is not None else np.nan,
             "status": band(expected / target, tolerance) if has_target else "no target",
         })
     table = pd.DataFrame(rows)
-    for col in ("expected", "p10", "p50", "p90", "target", "gap_arr", "chance_on_target"):
+    for col in ("expected", "p10", "p50", "p90", "target", "target_annual", "gap_arr", "chance_on_target"):
         table[col] = table[col].astype("float64")
     return RetentionForecast(
         csm_id=csm_id, csm_name=book.csm_name(csm_id), period=per, as_of=str(day.date()),
@@ -929,6 +941,7 @@ def forecast_retention(book: Book, csm_id: str, period: Period | str | tuple[str
         grr_band=bands["grr_pct"], nrr_band=bands["nrr_pct"], grr_target=targets.get("grr_pct"),
         nrr_target=targets.get("nrr_pct"), conversion=setup.conversion, model=model, n=int(n), seed=int(seed),
         table=table, accounts=acc, sqls=setup.sqls, samples=samples,
+        grr_target_annual=targets.get("grr_annual_pct"), nrr_target_annual=targets.get("nrr_annual_pct"),
     )
 
 
@@ -1014,7 +1027,7 @@ def weekly_tracking(book: Book, csm_id: str, period: Period | str | tuple[str, s
     (14, '2026-06-29')
     """
     csm_id = book.check_csm(csm_id)
-    per = resolve_period(period, as_of, calendar)
+    per = resolve_period(period, as_of, calendar if calendar is not None else book.calendar)
     day = as_of_date(per, as_of)
     cutoff = min(day, per.end_date)
     targets = targets_for(book, csm_id, per)
@@ -1155,7 +1168,8 @@ def attainment_samples(book: Book, csm_id: str, period: Period | str | tuple[str
     retention = ``grr_pct``, expansion = ``nrr_pct``, activity = ``calls``):
 
     * ``grr_pct`` / ``nrr_pct``: the :func:`forecast_retention` draws (the same draws for both, so they
-      move together), divided by the target.
+      move together), divided by the period's target (the period's share of the annual rate, as in
+      :func:`forecast_retention`).
     * counts (``calls``, ``touchpoints``, ``qbrs``, ``sqls``): to-date actual + a Poisson number for the
       days left, with mean ``rate × days_left``; ``rate`` = to-date count / elapsed days, or the count
       of the 28 days up to ``as_of`` / 28 when fewer than 7 days of the period have elapsed. Divided by
@@ -1180,7 +1194,7 @@ def attainment_samples(book: Book, csm_id: str, period: Period | str | tuple[str
 
     _check_n_seed(n, seed)
     csm_id = book.check_csm(csm_id)
-    per = resolve_period(period, as_of, calendar)
+    per = resolve_period(period, as_of, calendar if calendar is not None else book.calendar)
     day = as_of_date(per, as_of)
     specs = load_plan(plan if plan is not None else book.comp_plan).metrics
     wanted = {s.name: s.kpi for s in specs}

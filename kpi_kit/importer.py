@@ -1062,7 +1062,9 @@ def write_book(built: BuiltBook, out: Path, *, force: bool = False, mapping_path
                              "column": p.column or "", "value": "" if p.value is None else p.value,
                              "message": p.message} for p in built.log],
                            columns=["severity", "file", "row", "column", "value", "message"])
-        log.to_csv(tmp / "import_log.csv", index=False, encoding="utf-8", lineterminator="\n")
+        from kpi_kit.fmt import write_safe_csv  # the log is read by people, in spreadsheets: formulas neutralised
+
+        write_safe_csv(log, tmp / "import_log.csv")
         if out.exists():
             old = out.parent / f".{out.name}.replaced-{os.getpid()}"
             os.replace(out, old)

@@ -16,6 +16,12 @@ Every percentage is recomputed from additive *parts* (``retained_arr``, ``cohort
 the parts and recomputes — it never averages percentages. A ratio with an empty denominator is
 ``None``. KPIs whose data the source system does not record (``book.not_recorded``) are ``None``.
 
+Money is reported in ``book.reporting_currency``. A book whose accounts are in several currencies is
+reported in USD at **constant currency**: beginning and ending ARR (and the SQL pipeline) are converted
+at the rates of the period's first day, so GRR/NRR show what customers did; what exchange rates did is
+the separate part ``fx_effect`` (cohort ending ARR at period-end rates minus at start rates), never
+expansion or contraction (see :func:`account_arr`).
+
 Implementation: one pass of merges and ``groupby("csm_id")`` for the whole team; there is no Python
 loop over CSMs or accounts. :func:`csm_metrics` filters the book to one CSM first, then runs the same code.
 """
@@ -37,7 +43,7 @@ CONTRACT_KEYS: tuple[str, ...] = (
     "csm_id", "start", "end", "calls", "touchpoints", "qbrs", "coverage_pct", "sqls", "sql_pipeline",
     "sql_conversion_pct", "lifecycle_compliance_pct", "grr_pct", "nrr_pct", "logo_churn_pct",
     "revenue_churn_pct", "closed_alert_pct", "beginning_arr", "ending_arr", "expansion_arr",
-    "contraction_arr", "churned_arr", "new_arr",
+    "contraction_arr", "churned_arr", "new_arr", "fx_effect",
 )
 
 #: Additive parts: summing them over CSMs gives the team's parts.
@@ -46,11 +52,14 @@ PART_KEYS: tuple[str, ...] = (
     "churned_accounts", "new_accounts", "unknown_arr_accounts", "beginning_arr", "ending_arr", "retained_arr", "expansion_arr",
     "contraction_arr", "churned_arr", "new_arr", "sqls", "sql_pipeline", "sqls_won", "sqls_lost",
     "alerts_saved", "alerts_churned", "open_alerts", "lifecycle_met", "lifecycle_overdue",
-    "lifecycle_pending", "renewals_90d", "renewals_90d_contacted",
+    "lifecycle_pending", "renewals_90d", "renewals_90d_contacted", "fx_effect",
 )
 
+#: Parts that are money (in ``book.reporting_currency``); the others are counts.
+MONEY_KEYS: tuple[str, ...] = tuple(k for k in PART_KEYS if k.endswith("_arr") or k in ("sql_pipeline", "fx_effect"))
+
 #: Parts that are counts (shown as whole numbers).
-COUNT_KEYS: tuple[str, ...] = tuple(k for k in PART_KEYS if not k.endswith("_arr") and k != "sql_pipeline")
+COUNT_KEYS: tuple[str, ...] = tuple(k for k in PART_KEYS if k not in MONEY_KEYS)
 
 PCT_KEYS: tuple[str, ...] = (
     "coverage_pct", "renewals_90d_contacted_pct", "sql_conversion_pct", "lifecycle_compliance_pct",
@@ -110,13 +119,53 @@ def book_changes(book: Book, period: Period) -> pd.DataFrame:
     }).reset_index(drop=True)
 
 
+def to_reporting_currency(book: Book, account_ids: pd.Series, amounts: pd.Series,
+                          on: pd.Timestamp) -> pd.Series:
+    """Amounts in their account's currency converted to ``book.reporting_currency`` at the rates of day ``on``.
+
+    ``converted = amount × usd_per_unit(account currency, on)`` for a book in several currencies, where the
+    rate "on" a day is the latest ``fx_rates.csv`` rate dated on or before it and at most 31 days old
+    (:func:`kpi_kit.fx.rate_on`); a single-currency book is returned unchanged (its own currency is the
+    reporting currency, no rates needed). Zero and missing amounts need no rate and stay as they are.
+
+    Raises
+    ------
+    kpi_kit.errors.KitError
+        A needed rate is missing: the message names every currency and date (:func:`kpi_kit.fx.to_usd`).
+
+    Examples
+    --------
+    >>> from kpi_kit.data import load_book
+    >>> book = load_book()   # one currency (USD): nothing to convert
+    >>> to_reporting_currency(book, pd.Series(["x"]), pd.Series([100.0]), pd.Timestamp("2026-07-01")).tolist()
+    [100.0]
+    """
+    amounts = amounts.astype("float64")
+    if not book.multi_currency:
+        return amounts
+    from kpi_kit.fx import to_usd
+
+    live = amounts.notna() & (amounts != 0)
+    if not live.any():
+        return amounts
+    out = amounts.copy()
+    out.loc[live] = to_usd(amounts.loc[live], book.account_currency(account_ids.loc[live]), book.fx_rates, on)
+    return out
+
+
 def account_arr(book: Book, period: Period, csm_id: str | None = None) -> pd.DataFrame:
     """One row per account (optionally of one owner) with its beginning/ending ARR and movement.
 
     Columns: ``account_id, account_name, csm_id, segment, begin, end, arr_unknown, in_book, in_cohort,
-    churned, expansion, contraction, retained, new`` (money in the book's currency). An account whose
-    ARR row at either end has a blank value has ``arr_unknown``: it is in the book (coverage and
-    lifecycle denominators) but in no ARR sum and never churned; ``begin``/``end`` are NaN.
+    churned, expansion, contraction, retained, new, fx_effect`` (money in ``book.reporting_currency``). An
+    account whose ARR row at either end has a blank value has ``arr_unknown``: it is in the book (coverage
+    and lifecycle denominators) but in no ARR sum and never churned; ``begin``/``end`` are NaN.
+
+    In a book with several currencies, ``begin`` and ``end`` are in USD at **constant currency**: both
+    converted at the rates of ``period.start_date`` (:func:`to_reporting_currency`), so every movement
+    column measures customers, not exchange rates. ``fx_effect`` = ending ARR at the rates of
+    ``period.end_date`` minus ending ARR at the start rates, for cohort accounts (0 elsewhere, and 0 in a
+    single-currency book): the change a finance report at period-end rates would add on top.
     """
     accounts = book.accounts
     if csm_id is not None:
@@ -130,6 +179,10 @@ def account_arr(book: Book, period: Period, csm_id: str | None = None) -> pd.Dat
         out["account_id"].isin(at_end.loc[at_end["arr"].isna(), "account_id"])
     out["begin"] = out["account_id"].map(at_begin.set_index("account_id")["arr"]).fillna(0.0).astype("float64")
     out["end"] = out["account_id"].map(at_end.set_index("account_id")["arr"]).fillna(0.0).astype("float64")
+    end_local = out["end"]
+    out["begin"] = to_reporting_currency(book, out["account_id"], out["begin"], period.start_date)
+    out["end"] = to_reporting_currency(book, out["account_id"], end_local, period.start_date)
+    end_at_end_rates = to_reporting_currency(book, out["account_id"], end_local, period.end_date)
     out["arr_unknown"] = unknown
     out["in_cohort"] = (out["begin"] > 0) & ~unknown
     out["in_book"] = out["in_cohort"] | (out["end"] > 0) | unknown
@@ -139,6 +192,7 @@ def account_arr(book: Book, period: Period, csm_id: str | None = None) -> pd.Dat
     out["expansion"] = np.where(cohort, np.maximum(out["end"] - out["begin"], 0.0), 0.0)
     out["contraction"] = np.where(cohort & (out["end"] > 0), np.maximum(out["begin"] - out["end"], 0.0), 0.0)
     out["new"] = np.where(~cohort & out["in_book"] & ~unknown, out["end"], 0.0)
+    out["fx_effect"] = np.where(cohort, end_at_end_rates - out["end"], 0.0)
     out.loc[unknown, ["begin", "end"]] = np.nan
     return out.reset_index(drop=True)
 
@@ -177,6 +231,7 @@ def metric_parts(book: Book, period: Period, as_of: str | pd.Timestamp | None = 
         parts[part] = _count(books, "csm_id", csm_index, value=column).astype("float64")
     parts["ending_arr"] = _count(books, "csm_id", csm_index, books["in_cohort"], value="end").astype("float64")
     parts["churned_arr"] = _count(books, "csm_id", csm_index, books["churned"], value="begin").astype("float64")
+    parts["fx_effect"] = _count(books, "csm_id", csm_index, value="fx_effect").astype("float64")
 
     # -- activities ------------------------------------------------------------------------------
     acts = book.activities
@@ -203,6 +258,9 @@ def metric_parts(book: Book, period: Period, as_of: str | pd.Timestamp | None = 
     # -- SQLs --------------------------------------------------------------------------------------
     sqls = book.sqls if csm_id is None else book.sqls.loc[book.sqls["csm_id"] == csm_id]
     created = period.contains(sqls["created_date"]) & (sqls["created_date"] <= day)
+    if book.multi_currency:  # the pipeline at constant currency: the period's first-day rates
+        sqls = sqls.assign(expansion_arr=to_reporting_currency(
+            book, sqls["account_id"], sqls["expansion_arr"].where(created, 0.0), period.start_date))
     closed = period.contains(sqls["closed_date"]) & (sqls["closed_date"] <= day)
     parts["sqls"] = _count(sqls, "csm_id", csm_index, created)
     parts["sql_pipeline"] = _count(sqls, "csm_id", csm_index, created, value="expansion_arr").astype("float64")
@@ -265,7 +323,7 @@ def monthly_equivalent(pct: pd.Series | float, months: int) -> pd.Series | float
     """Convert a churn % over ``months`` months to the monthly rate: 100 × (1 − (1 − p)^(1/months)).
 
     >>> round(monthly_equivalent(46.0, 12), 2)
-    5.04
+    5.01
     """
     return 100.0 * (1.0 - (1.0 - pd.Series(pct, dtype="float64") / 100.0) ** (1.0 / months)) \
         if isinstance(pct, pd.Series) else 100.0 * (1.0 - (1.0 - pct / 100.0) ** (1.0 / months))

@@ -150,7 +150,8 @@ def at_risk_accounts(book: Book, csm_id: str, period: Period, as_of: str | pd.Ti
     A book account (ARR > 0 in the month before START or in END) is **at risk** when, as of
     ``as_of`` (default: the last day of the period), it has at least one **open risk alert** (flagged
     on or before ``as_of``, ``outcome`` = ``open``) or **low health** (``health_score`` < 50, only when
-    ``accounts.csv`` has the column).
+    ``accounts.csv`` has the column). Accounts that have already churned (ARR 0 in END) are lost,
+    not at risk, and are left out.
 
     Parameters
     ----------
@@ -180,7 +181,7 @@ def at_risk_accounts(book: Book, csm_id: str, period: Period, as_of: str | pd.Ti
     acc = _attach_open_alerts(_book_accounts(book, csm_id, period), book, day)
     n_alerts = acc["open_alerts"].fillna(0).astype("int64")
     low = (acc["health_score"] < LOW_HEALTH).fillna(False).astype(bool)
-    at_risk = (n_alerts > 0) | low
+    at_risk = ((n_alerts > 0) | low) & ~(acc["arr"] == 0)
     acc = acc.loc[at_risk].copy()
     n_alerts, low = n_alerts[at_risk], low[at_risk]
 

@@ -108,17 +108,32 @@ def load_targets(path: Path | None) -> dict[str, Any]:
     return _merge(DEFAULT_TARGETS, user, "targets")
 
 
+def period_rate(annual_pct: float, months: int) -> float:
+    """The share of an annual retention rate that a period of ``months`` months must reach.
+
+    >>> round(period_rate(120, 3), 2), round(period_rate(98, 3), 2), period_rate(110, 12)
+    (104.66, 99.5, 110.0)
+    """
+    if months == 12:
+        return float(annual_pct)
+    return 100.0 * (annual_pct / 100.0) ** (months / 12.0)
+
+
 def csm_targets(targets: dict[str, Any], csm_id: str, months: int,
                 begin_arr_by_segment: dict[str, float] | None = None) -> dict[str, float | None]:
     """The targets of one CSM for a period of ``months`` months.
 
     Count targets are scaled to the period. GRR and NRR targets are the segment targets blended
     by the CSM's beginning ARR in each segment (weights = beginning ARR); with no beginning ARR
-    they fall back to the company goal. Per-CSM overrides in ``csms:`` win.
+    they fall back to the company goal. Per-CSM overrides in ``csms:`` win. The blended annual
+    rate is then held to the period's share (:func:`period_rate`); ``*_annual_pct`` keeps it.
 
-    >>> t = csm_targets(DEFAULT_TARGETS, "x", 3, {"enterprise": 1_000_000, "smb": 1_000_000})
+    >>> t = csm_targets(DEFAULT_TARGETS, "x", 12, {"enterprise": 1_000_000, "smb": 1_000_000})
     >>> t["calls"], t["grr_pct"], t["nrr_pct"]
-    (60.0, 89.0, 110.0)
+    (240.0, 89.0, 110.0)
+    >>> q = csm_targets(DEFAULT_TARGETS, "x", 3, {"enterprise": 1_000_000, "smb": 1_000_000})
+    >>> q["calls"], round(q["grr_pct"], 2), round(q["nrr_pct"], 2), q["nrr_annual_pct"]
+    (60.0, 97.13, 102.41, 110.0)
     """
     base = dict(targets["defaults"])
     base.update(targets.get("csms", {}).get(csm_id, {}))
@@ -139,11 +154,13 @@ def csm_targets(targets: dict[str, Any], csm_id: str, months: int,
     total = sum(weights.values())
     for key in ("grr_pct", "nrr_pct"):
         if key in base:
-            out[key] = base[key]
+            annual = base[key]
         elif total > 0:
-            out[key] = sum(targets["segments"][seg][key] * w for seg, w in weights.items()) / total
+            annual = sum(targets["segments"][seg][key] * w for seg, w in weights.items()) / total
         else:
-            out[key] = targets["company"][key]
+            annual = targets["company"][key]
+        out[key.replace("_pct", "_annual_pct")] = annual
+        out[key] = period_rate(annual, months)
     return out
 
 
@@ -161,21 +178,23 @@ def company_goals(targets: dict[str, Any], months: int, n_csms: int) -> dict[str
     under their KPI names with the suffix ``_standard`` (e.g. ``calls_standard``: calls per CSM).
 
     >>> g = company_goals(DEFAULT_TARGETS, 3, 4)
-    >>> g["nrr_pct"], g["sql_pipeline"], g["calls_standard"], g["coverage_pct_standard"]
-    (110.0, 400000.0, 60.0, 90.0)
+    >>> round(g["nrr_pct"], 2), g["nrr_annual_pct"], g["sql_pipeline"], g["calls_standard"], g["coverage_pct_standard"]
+    (102.41, 110.0, 400000.0, 60.0, 90.0)
     """
     company = targets["company"]
     standards = csm_targets({**targets, "csms": {}}, "", months)
     pipeline = company.get("sql_pipeline_per_quarter")
     out: dict[str, float] = {
-        "grr_pct": float(company["grr_pct"]),
-        "nrr_pct": float(company["nrr_pct"]),
+        "grr_pct": period_rate(float(company["grr_pct"]), months),
+        "nrr_pct": period_rate(float(company["nrr_pct"]), months),
+        "grr_annual_pct": float(company["grr_pct"]),
+        "nrr_annual_pct": float(company["nrr_pct"]),
         "logo_churn_monthly_pct": float(company["logo_churn_monthly_pct"]),
         "sql_pipeline": float(pipeline) * months / 3 if pipeline is not None
         else float(standards["sql_pipeline"] or 0.0) * n_csms,
     }
     for key, value in standards.items():
-        if key not in ("grr_pct", "nrr_pct") and value is not None:
+        if key not in ("grr_pct", "nrr_pct", "grr_annual_pct", "nrr_annual_pct") and value is not None:
             out[f"{key}_standard"] = float(value)
     return out
 

@@ -9,9 +9,11 @@ Row numbers are spreadsheet rows: the header is row 1, the first data row is row
 
 from __future__ import annotations
 
+import calendar as _stdcal
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import pandas as pd
 import pandera.pandas as pa
@@ -40,6 +42,7 @@ class Col:
     choices: tuple[str, ...] = ()
     min: float | None = None
     max: float | None = None
+    timestamps: bool = False  # a ``date`` column that also takes ISO timestamps (day taken in the CSM's zone)
 
 
 @dataclass(frozen=True)
@@ -61,12 +64,13 @@ SPECS: dict[str, FileSpec] = {
             Col("segment", "enum", choices=SEGMENTS), Col("customer_since", "date"),
             Col("renewal_date", "date", nullable=True),
             Col("health_score", "number", required=False, nullable=True, min=0, max=100),
+            Col("currency", required=False, nullable=True),
         )),
         FileSpec("arr_monthly", (
             Col("month", "month"), Col("account_id", "id"), Col("arr", "number", min=0, nullable=True),
         )),
         FileSpec("activities", (
-            Col("activity_id", "id", unique=True), Col("date", "date"), Col("account_id", "id"),
+            Col("activity_id", "id", unique=True), Col("date", "date", timestamps=True), Col("account_id", "id"),
             Col("csm_id", "id"), Col("type", "enum", choices=ACTIVITY_TYPES),
             Col("purpose", required=False, nullable=True),
         )),
@@ -95,6 +99,9 @@ SPECS: dict[str, FileSpec] = {
             Col("feature_adoption_pct", "number", nullable=True, min=0, max=100),
             Col("seats_purchased", "number", nullable=True, min=0),
             Col("seats_used", "number", nullable=True, min=0),
+        ), required=False),
+        FileSpec("fx_rates", (
+            Col("currency", "id"), Col("rate_date", "date"), Col("usd_per_unit", "number"),
         ), required=False),
     )
 }
@@ -146,12 +153,152 @@ class BookError(KitError):
         )
 
 
+# -- book.yaml settings ---------------------------------------------------------------------------
+#: Keys ``book.yaml`` may hold (``data/README.md``, "book.yaml"); any other key is a warning, since a
+#: misspelt setting would otherwise be ignored without a word.
+BOOK_YAML_KEYS: tuple[str, ...] = (
+    "name", "not_recorded", "currency", "fiscal_year_start_month", "fiscal_year_naming", "naive_timestamps",
+    "days", "imported_by",
+)
+NAIVE_MODES: tuple[str, ...] = ("local", "utc")
+DAY_BASES: tuple[str, ...] = ("csm_local", "utc")
+FISCAL_NAMINGS: tuple[str, ...] = ("end", "start")
+
+
+@dataclass(frozen=True)
+class BookSettings:
+    """The ``book.yaml`` settings that change how a book is read and reported (all optional).
+
+    Attributes
+    ----------
+    currency
+        The book's single currency (ISO code), used for accounts without a ``currency``; ``None`` = not
+        declared (then an account without one is in USD, unless the book has several currencies).
+    fiscal_year_start_month
+        First month of the fiscal year, 1 (January, the default: calendar years) to 12.
+    fiscal_year_naming
+        ``end`` (default): a fiscal year is named for the calendar year it ends in; ``start``: it starts in.
+    naive_timestamps
+        How ``activities.csv`` timestamps without an offset are read: ``local`` (default, the wall clock of
+        the CSM's ``time_zone``) or ``utc``.
+    days
+        Where an activity's day is taken: ``csm_local`` (default, the CSM's time zone) or ``utc``.
+    """
+
+    currency: str | None = None
+    fiscal_year_start_month: int = 1
+    fiscal_year_naming: str = "end"
+    naive_timestamps: str = "local"
+    days: str = "csm_local"
+
+
+def _month_number(value: object) -> int | None:
+    """1..12 from ``2``, ``"02"``, ``"Feb"`` or ``"February"``; None if it is none of these."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if 1 <= value <= 12 else None
+    text = str(value).strip()
+    if text.isdigit():
+        number = int(text)
+        return number if 1 <= number <= 12 else None
+    names = {n.lower(): i for i, n in enumerate(_stdcal.month_name) if n}
+    names |= {n.lower(): i for i, n in enumerate(_stdcal.month_abbr) if n}
+    return names.get(text.lower())
+
+
+def check_book_settings(meta: Mapping[str, Any], file: str = "book.yaml") -> tuple[BookSettings, list[Problem]]:
+    """Check the settings of a ``book.yaml`` mapping; a bad value is a problem and its default is used.
+
+    Pure: ``meta`` is the parsed YAML. Problems name the file and the key (as ``column``).
+
+    Examples
+    --------
+    >>> settings, problems = check_book_settings({"fiscal_year_start_month": "Feb", "currency": "eur"})
+    >>> settings.fiscal_year_start_month, settings.currency, problems
+    (2, 'EUR', [])
+    >>> check_book_settings({"fiscal_year_start_month": 13})[1][0].message[:40]
+    'must be a month number from 1 (January) '
+    """
+    problems: list[Problem] = []
+    values: dict[str, Any] = {}
+
+    def bad(key: str, message: str, severity: Literal["error", "warning"] = "error") -> None:
+        problems.append(Problem(file, None, key, None if key not in meta else str(meta[key]), message, severity))
+
+    for key in meta:
+        if key not in BOOK_YAML_KEYS:
+            import difflib
+
+            close = difflib.get_close_matches(str(key), BOOK_YAML_KEYS, n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            bad(str(key), f"is not a book.yaml setting{hint}; it is ignored. Known: {', '.join(BOOK_YAML_KEYS)}",
+                "warning")
+    if meta.get("currency") not in (None, ""):
+        from kpi_kit.fx import check_currency_code
+
+        try:
+            values["currency"] = check_currency_code(meta["currency"])
+        except ValueError as exc:
+            bad("currency", f"{exc}: the book's single currency (accounts without a currency are in it)")
+    if meta.get("fiscal_year_start_month") is not None:
+        month = _month_number(meta["fiscal_year_start_month"])
+        if month is None:
+            bad("fiscal_year_start_month", "must be a month number from 1 (January) to 12 (December), or a month "
+                "name such as February: the first month of the fiscal year")
+        else:
+            values["fiscal_year_start_month"] = month
+    for key, allowed, what in (
+        ("fiscal_year_naming", FISCAL_NAMINGS, "end = a fiscal year is named for the calendar year it ends in, "
+                                               "start = the year it starts in"),
+        ("naive_timestamps", NAIVE_MODES, "local = activity timestamps without an offset are the CSM's wall "
+                                          "clock, utc = they are UTC"),
+        ("days", DAY_BASES, "csm_local = an activity's day is taken in the CSM's time zone, utc = in UTC"),
+    ):
+        if meta.get(key) is None:
+            continue
+        text = str(meta[key]).strip().lower()
+        if text not in allowed:
+            bad(key, f"must be {' or '.join(allowed)} ({what})")
+        else:
+            values[key] = text
+    return BookSettings(**values), problems
+
+
+def read_book_settings(path: Path) -> tuple[dict[str, Any], BookSettings, list[Problem]]:
+    """Read ``book.yaml`` in the book folder ``path`` (absent = defaults): the raw mapping, settings, problems."""
+    fpath = path / "book.yaml"
+    if not fpath.exists():
+        return {}, BookSettings(), []
+    import yaml
+
+    try:
+        meta = yaml.safe_load(fpath.read_text(encoding="utf-8-sig"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        row = mark.line + 1 if mark is not None else None
+        return {}, BookSettings(), [Problem("book.yaml", row, None, None,
+                                            f"is not valid YAML ({getattr(exc, 'problem', exc)}); fix the file")]
+    except UnicodeDecodeError:
+        return {}, BookSettings(), [Problem("book.yaml", None, None, None, "is not UTF-8 text; re-save it as UTF-8")]
+    if meta is None:
+        return {}, BookSettings(), []
+    if not isinstance(meta, dict):
+        return {}, BookSettings(), [Problem("book.yaml", None, None, None,
+                                            f"expected a mapping of keys to values at the top level, got "
+                                            f"{type(meta).__name__}")]
+    settings, problems = check_book_settings(meta)
+    return meta, settings, problems
+
+
 @dataclass
 class _Reader:
     """Collects problems while parsing the files of one book."""
 
     path: Path
     problems: list[Problem] = field(default_factory=list)
+    settings: BookSettings = field(default_factory=BookSettings)
+    frames: dict[str, pd.DataFrame] = field(default_factory=dict)  # typed so far (csms before activities)
 
     def add(self, file: str, row: int | None, column: str | None, value: object, message: str,
             severity: Literal["error", "warning"] = "error") -> None:
@@ -200,6 +347,7 @@ class _Reader:
                 continue
             text = raw[col.name].str.strip()
             blank = text == ""
+            reported = pd.Series(False, index=text.index)
             if col.kind in ("text", "id", "enum"):
                 values = text.where(~blank)
                 if col.kind == "enum":
@@ -208,6 +356,14 @@ class _Reader:
                 values = pd.to_numeric(text.where(~blank), errors="coerce")
             elif col.kind == "date":
                 values = pd.to_datetime(text.where(~blank), format="%Y-%m-%d", errors="coerce")
+                unread = values.isna() & ~blank
+                if col.timestamps and unread.any():  # fast path: a column of plain dates does no time-zone work
+                    stamped = unread & text.str.match(_ISO_STAMP_RE)
+                    if stamped.any():
+                        days, failed = self.stamp_days(fname, col.name, raw, text.loc[stamped])
+                        values = values.copy()
+                        values.loc[days.index] = days.astype(values.dtype)
+                        reported = failed.reindex(text.index, fill_value=False)  # already reported, once
             elif col.kind == "month":
                 values = pd.to_datetime(text.where(~blank), format="%Y-%m", errors="coerce")
             elif col.kind == "timestamp":
@@ -223,10 +379,12 @@ class _Reader:
             else:  # pragma: no cover - the specs only use the kinds above
                 raise AssertionError(col.kind)
             if col.kind in ("number", "date", "month", "timestamp"):
-                bad = values.isna() & ~blank
+                bad = values.isna() & ~blank & ~reported
                 for row in bad[bad].index:
                     value = raw.at[row, col.name]
                     hint = EXPECTED_TEXT[col.kind]
+                    if col.timestamps:
+                        hint += " (or an ISO timestamp such as 2025-03-31T16:30:00-07:00)"
                     msg = f"is not {hint}"
                     if col.kind in ("date", "month") and _looks_like_date(value):
                         msg = f"is not a real date; expected {hint}"
@@ -241,6 +399,40 @@ class _Reader:
                 for row in missing[missing].index:
                     self.add(fname, int(row), col.name, "", f"is blank; expected {EXPECTED_TEXT.get(col.kind, 'a value')}")
         return out
+
+    def stamp_days(self, fname: str, column: str, raw: pd.DataFrame, stamps: pd.Series) -> tuple[pd.Series, pd.Series]:
+        """Days of ISO timestamps in a ``date`` column (``activities.csv``), per the book's settings.
+
+        Each row's zone is its CSM's ``time_zone`` (``csms.csv``; blank, unknown CSM or unknown zone = UTC —
+        an unknown zone is reported on ``csms.csv``). Naive timestamps are read per ``naive_timestamps``,
+        the day is taken per ``days`` (see :func:`kpi_kit.tz.activity_days`); daylight-saving shifts and
+        repeated wall-clock times become warnings. Returns the days (naive midnights) of the rows that could
+        be read, and a mask of rows reported here as unreadable.
+        """
+        from kpi_kit.parsing import ValueParseError, parse_timestamp
+        from kpi_kit.tz import activity_days
+
+        failed = pd.Series(False, index=stamps.index)
+        for row, value in stamps.items():
+            try:
+                parse_timestamp(value, excel_epoch=None)
+            except ValueParseError as exc:
+                self.add(fname, int(row), column, raw.at[row, column],
+                         f"{exc} (a timestamp must be a real date and time, e.g. 2025-03-31T16:30:00-07:00)")
+                failed[row] = True
+        good = stamps.loc[~failed]
+        zones = pd.Series("UTC", index=good.index, dtype="str")
+        csms = self.frames.get("csms")
+        if csms is not None and "time_zone" in csms.columns and "csm_id" in raw.columns:
+            known = csms.dropna(subset=["csm_id"]).drop_duplicates("csm_id").set_index("csm_id")["time_zone"]
+            known = known.where(pd.Series([pd.notna(z) and _is_zone(z) for z in known], index=known.index))
+            mapped = raw.loc[good.index, "csm_id"].str.strip().map(known)
+            zones = mapped.where(mapped.notna(), "UTC").astype("str")
+        result = activity_days(good, zones, naive=self.settings.naive_timestamps,
+                               basis=self.settings.days, file=fname, column=column)  # type: ignore[arg-type]
+        for note in result.notes:
+            self.add(fname, int(note.row), column, note.value, note.message, severity="warning")
+        return result.table["date"], failed
 
     def check_schema(self, spec: FileSpec, typed: pd.DataFrame) -> None:
         """Allowed values, ranges and uniqueness, checked with a pandera schema (lazy: all at once)."""
@@ -281,6 +473,21 @@ class _Reader:
         return str(value)
 
 
+#: An ISO 8601 date-time: ``2025-03-31T16:30``, ``2025-03-31 16:30:00``, optional fraction and offset.
+_ISO_STAMP_RE = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:Z|UTC|[+-]\d{2}:?\d{2})?$"
+
+
+def _is_zone(name: object) -> bool:
+    """True when ``name`` is an IANA time zone known to this machine (blank counts as UTC, so True)."""
+    from kpi_kit.tz import get_zone
+
+    try:
+        get_zone(None if name is None else str(name))
+    except KitError:
+        return False
+    return True
+
+
 def _looks_like_date(value: str) -> bool:
     parts = value.strip().split("-")
     return len(parts) in (2, 3) and all(p.isdigit() for p in parts)
@@ -298,8 +505,9 @@ def read_book_frames(path: Path) -> tuple[dict[str, pd.DataFrame], list[Problem]
     Returns the typed frames (files that could be read) and the list of problems (errors and
     warnings). Nothing is written; the files are opened read-only.
     """
-    reader = _Reader(path)
+    _, settings, setting_problems = read_book_settings(path)
     frames: dict[str, pd.DataFrame] = {}
+    reader = _Reader(path, problems=list(setting_problems), settings=settings, frames=frames)
     for spec in SPECS.values():
         raw = reader.read_text(spec)
         if raw is None:
@@ -308,7 +516,136 @@ def read_book_frames(path: Path) -> tuple[dict[str, pd.DataFrame], list[Problem]
         reader.check_schema(spec, typed)
         frames[spec.name] = typed
     _cross_checks(reader, frames)
+    _zone_checks(reader, frames)
+    _fx_rate_checks(reader, frames)
+    _currency_checks(reader, frames)
     return frames, reader.problems
+
+
+# -- time zones, exchange rates, currencies ("bring your own book") --------------------------------
+def _zone_checks(reader: _Reader, frames: dict[str, pd.DataFrame]) -> None:
+    """``csms.time_zone`` must be an IANA zone (blank = UTC)."""
+    from kpi_kit.tz import get_zone
+
+    csms = frames.get("csms")
+    if csms is None or "time_zone" not in csms.columns:
+        return
+    for row, zone in csms["time_zone"].dropna().items():
+        try:
+            get_zone(str(zone))
+        except KitError as exc:
+            reader.add("csms.csv", int(row), "time_zone", zone,
+                       f"{str(exc).split(';', 1)[-1].strip()} — the zone in which this CSM's activity days are counted")
+
+
+def _fx_rate_checks(reader: _Reader, frames: dict[str, pd.DataFrame]) -> None:
+    """``fx_rates.csv``: ISO codes (upper-cased), rates above 0, USD = 1, one rate per currency and day."""
+    rates = frames.get("fx_rates")
+    if rates is None:
+        return
+    file = "fx_rates.csv"
+    codes = rates["currency"].str.upper()
+    invalid = codes.notna() & ~codes.str.fullmatch(r"[A-Z]{3}").fillna(False).astype(bool)
+    for row in invalid[invalid].index:
+        reader.add(file, int(row), "currency", rates.at[row, "currency"],
+                   "is not a currency code; expected three letters such as USD, EUR, JPY")
+    rate = rates["usd_per_unit"]
+    for row in rate.index[(rate <= 0).fillna(False).astype(bool)]:
+        reader.add(file, int(row), "usd_per_unit", _Reader._raw_value(rates, int(row), "usd_per_unit"),
+                   "must be above 0: how many US dollars one unit of the currency buys on rate_date")
+    usd = (codes == "USD").fillna(False).astype(bool) & rate.notna() & (rate != 1.0)
+    for row in usd[usd].index:
+        reader.add(file, int(row), "usd_per_unit", _Reader._raw_value(rates, int(row), "usd_per_unit"),
+                   "one US dollar is always 1 US dollar; fix or remove the row")
+    typed = rates.assign(currency=codes)
+    dup = typed.duplicated(["currency", "rate_date"], keep="first") & typed["currency"].notna() & typed["rate_date"].notna()
+    for row in dup[dup].index:
+        reader.add(file, int(row), "rate_date", typed.at[row, "rate_date"].date(),
+                   f"is a second rate for {typed.at[row, 'currency']} that day; keep one rate per currency and day")
+    frames["fx_rates"] = typed
+
+
+def _currency_checks(reader: _Reader, frames: dict[str, pd.DataFrame]) -> None:
+    """Resolve every account's currency and reject amounts whose currency is unknown or contradictory.
+
+    An account's currency is ``accounts.currency``; without that column, the single currency of its
+    rows in ``arr_monthly.csv`` / ``sqls.csv`` when those carry a ``currency`` column (``kpi-kit import``
+    writes them there); blank: ``book.yaml`` ``currency``; else USD — unless the book then has several
+    currencies, which makes a blank an error (amounts in unknown money cannot be added up). A book with
+    several currencies needs ``fx_rates.csv``. The resolved codes are written to the typed ``accounts``
+    frame (never to the file) when the book has any currency information.
+    """
+    accounts = frames.get("accounts")
+    if accounts is None:
+        return
+    declared = reader.settings.currency
+    reported: set[tuple[str, int]] = set()  # (file, row) of codes already reported as malformed
+
+    def codes_of(file: str, frame: pd.DataFrame) -> pd.Series:
+        text = frame["currency"].astype("str").where(frame["currency"].notna(), "").str.strip().str.upper()
+        codes = text.where(text != "")
+        invalid = codes.notna() & ~codes.str.fullmatch(r"[A-Z]{3}").fillna(False).astype(bool)
+        for row in invalid[invalid].index[:200]:
+            reader.add(f"{file}.csv", int(row), "currency", frame.at[row, "currency"],
+                       "is not a currency code; expected three letters such as USD, EUR, JPY")
+        reported.update((file, int(row)) for row in invalid[invalid].index)
+        return codes.where(~invalid)
+
+    rows: dict[str, pd.Series] = {f: codes_of(f, frames[f]) for f in ("arr_monthly", "sqls")
+                                  if f in frames and "currency" in frames[f].columns}
+    has_column = "currency" in accounts.columns
+    if has_column:
+        own = codes_of("accounts", accounts)
+    elif rows:
+        pairs = pd.concat([pd.DataFrame({"account_id": frames[f]["account_id"], "code": c, "file": f, "row": c.index})
+                           for f, c in rows.items()], ignore_index=True).dropna(subset=["code"])
+        first = pairs.drop_duplicates("account_id").set_index("account_id")["code"]
+        clash = pairs["code"] != pairs["account_id"].map(first)
+        for r in pairs.loc[clash].head(200).itertuples(index=False):
+            reader.add(f"{r.file}.csv", int(r.row), "currency", r.code,
+                       f"differs from the currency of account {r.account_id}'s other amounts "
+                       f"({first[r.account_id]}); an account's ARR and SQLs are in one currency — "
+                       "add a currency column to accounts.csv and correct the row")
+        own = accounts["account_id"].map(first)
+    else:
+        own = pd.Series(pd.NA, index=accounts.index, dtype="str")
+    present = sorted(set(own.dropna()))
+    if declared is not None:
+        resolved = own.fillna(declared)
+    else:
+        several = len(set(present) | {"USD"}) > 1
+        if several and has_column:
+            for row in [r for r in own.index[own.isna()] if ("accounts", int(r)) not in reported][:200]:
+                reader.add("accounts.csv", int(row), "currency", "",
+                           f"is blank in a book with several currencies ({', '.join(present)}): its amounts cannot "
+                           "be added to the others; fill it in, or declare the book's single currency in book.yaml "
+                           "(currency: EUR)")
+        elif several:
+            known = set(accounts.loc[own.notna(), "account_id"])
+            for f, c in rows.items():
+                blank = c.isna() & ~frames[f]["account_id"].isin(known)
+                for row in [r for r in blank[blank].index if (f, int(r)) not in reported][:200]:
+                    reader.add(f"{f}.csv", int(row), "currency", "",
+                               f"is blank in a book with several currencies ({', '.join(present)}): this amount "
+                               "cannot be added to the others; fill it in, or add a currency column to accounts.csv")
+        resolved = own.fillna("USD")
+    resolved = resolved.astype("str")
+    if has_column:
+        by_account = pd.Series(resolved.to_numpy(), index=accounts["account_id"]).loc[lambda x: ~x.index.duplicated()]
+        for f, c in rows.items():
+            expected = frames[f]["account_id"].map(by_account)
+            wrong = c.notna() & expected.notna() & (c != expected)
+            for row in wrong[wrong].index[:200]:
+                reader.add(f"{f}.csv", int(row), "currency", c[row],
+                           f"differs from account {frames[f].at[row, 'account_id']}'s currency in accounts.csv "
+                           f"({expected[row]}); an account's ARR and SQLs are in its currency")
+    if has_column or rows:
+        frames["accounts"] = accounts.assign(currency=resolved)
+    used = sorted(set(resolved)) if (has_column or rows) else [declared or "USD"]
+    if len(used) > 1 and "fx_rates" not in frames and not (reader.path / "fx_rates.csv").exists():
+        reader.add("fx_rates.csv", None, None, None,
+                   f"file is missing: accounts are in {', '.join(used)}, so KPIs in US dollars need exchange rates — "
+                   "add fx_rates.csv with columns currency, rate_date, usd_per_unit (see data/README.md)")
 
 
 def _cross_checks(reader: _Reader, frames: dict[str, pd.DataFrame]) -> None:
@@ -385,3 +722,112 @@ def _cross_checks(reader: _Reader, frames: dict[str, pd.DataFrame]) -> None:
         for row in early[early].index:
             reader.add("risk_alerts.csv", int(row), "first_action_date", alerts.at[row, "first_action_date"].date(),
                        "is before flagged_date; the first action cannot precede the alert", severity="warning")
+    _quality_checks(reader, frames)
+
+
+# ------------------------------------------------------------------------------------------------
+# data-quality checks (see docs/data_quality.md); they list rows, the report groups them by check
+# ------------------------------------------------------------------------------------------------
+#: At most this many rows per check are listed; the rest are counted in one "N more rows" line.
+MAX_LISTED = 200
+#: Event files and their id column: ids equal after trimming and upper-casing are one record.
+ID_COLUMNS = {"csms": "csm_id", "activities": "activity_id", "sqls": "sql_id", "risk_alerts": "alert_id",
+              "escalations": "escalation_id"}
+GAP_PREFIX = "gap:"
+FUTURE_TEXT = "is after the end of the latest ARR month"
+BEFORE_CUSTOMER_TEXT = "is before the account's customer_since"
+
+
+def _add_listed(reader: _Reader, file: str, column: str, items: list[tuple[int, object, str]], more: str) -> None:
+    """Add one warning per ``(row, value, message)`` in row order, the first :data:`MAX_LISTED`, then an "N more rows" line."""
+    items = sorted(items, key=lambda item: item[0])
+    for row, value, message in items[:MAX_LISTED]:
+        reader.add(file, row, column, value, message, severity="warning")
+    if len(items) > MAX_LISTED:
+        reader.add(file, None, column, None, f"{len(items) - MAX_LISTED} more rows {more}", severity="warning")
+
+
+def _month_text(ordinal: int) -> str:
+    return str(pd.Period(ordinal=ordinal, freq="M"))
+
+
+def _quality_checks(reader: _Reader, frames: dict[str, pd.DataFrame]) -> None:
+    """Warnings that do not stop a book from loading but that a manager should see (``kpi-kit validate``).
+
+    * ids equal after trimming spaces and ignoring case (``act_1`` / ``ACT_1 ``) in csms and event files;
+    * a (month, account) repeated in ``usage.csv``;
+    * activities dated after the end of the latest month in ``arr_monthly.csv`` (the book's horizon —
+      not today's date, so the same book always gives the same result);
+    * activities dated before their account's ``customer_since``;
+    * gaps in an account's ARR history (rows in months m1 and m3 but none in m2: a missing row means
+      ARR 0, so the account looks churned and won back).
+    """
+    for stem, col in ID_COLUMNS.items():
+        frame = frames.get(stem)
+        if frame is None or col not in frame.columns:
+            continue
+        ids = frame[col]
+        norm = ids.str.strip().str.upper()
+        shared = norm.notna() & norm.duplicated(keep=False) & ~ids.duplicated(keep=False)
+        if not shared.any():
+            continue
+        same = norm.notna() & norm.isin(set(norm[shared]))
+        first_row = pd.Series(frame.index, index=frame.index)[same].groupby(norm[same]).transform("min")
+        variant = shared & (first_row.reindex(frame.index) != frame.index)
+        items = [(int(row), ids[row],
+                  f"is the same {col} as row {int(first_row[row])} ({ids[first_row[row]]!r}) once spaces and "
+                  "upper/lower case are ignored: one record written twice? (`kpi-kit import csv` would merge them); "
+                  "keep one row") for row in variant[variant].index]
+        _add_listed(reader, f"{stem}.csv", col, items, f"share a {col} with another row once spaces and case are ignored")
+
+    usage = frames.get("usage")
+    if usage is not None:
+        keyed = usage["month"].notna() & usage["account_id"].notna()
+        dup = usage.duplicated(["month", "account_id"], keep="first") & keyed
+        items = [(int(row), usage.at[row, "account_id"],
+                  f"has a second usage row for month {usage.at[row, 'month']}; keep one row per month and account")
+                 for row in dup[dup].index]
+        _add_listed(reader, "usage.csv", "account_id", items, "repeat a month and account")
+
+    arr = frames.get("arr_monthly")
+    months = arr["month"].dropna() if arr is not None else pd.Series(dtype="period[M]")
+    activities = frames.get("activities")
+    if activities is not None and len(months):
+        last = months.max()
+        horizon = last.end_time.normalize()
+        late = activities["date"].notna() & (activities["date"] > horizon)
+        items = [(int(row), activities.at[row, "date"].date(),
+                  f"{FUTURE_TEXT} ({last}, ends {horizon.date()}): a date in the future or a mistyped year; "
+                  "check the date — periods after the latest ARR month have no ARR")
+                 for row in late[late].index]
+        _add_listed(reader, "activities.csv", "date", items, "are dated after the latest ARR month")
+
+    accounts = frames.get("accounts")
+    if activities is not None and accounts is not None and len(activities) and len(accounts):
+        since = accounts.dropna(subset=["account_id"]).drop_duplicates("account_id").set_index("account_id")["customer_since"]
+        account_since = pd.Series(since.reindex(activities["account_id"]).to_numpy(), index=activities.index)
+        early = activities["date"].notna() & account_since.notna() & (activities["date"] < account_since)
+        items = [(int(row), activities.at[row, "date"].date(),
+                  f"{BEFORE_CUSTOMER_TEXT} {account_since[row].date()} (account {activities.at[row, 'account_id']}): "
+                  "an activity before the customer existed; check the date or the account's customer_since")
+                 for row in early[early].index]
+        _add_listed(reader, "activities.csv", "date", items, "are dated before their account's customer_since")
+
+    if arr is not None and len(months):
+        rows = arr.loc[arr["month"].notna() & arr["account_id"].notna(), ["account_id", "month"]]
+        ordinals = pd.Series(pd.PeriodIndex(rows["month"]).asi8, index=rows.index)
+        keyed = pd.DataFrame({"account_id": rows["account_id"], "n": ordinals}).drop_duplicates(["account_id", "n"])
+        keyed = keyed.sort_values(["account_id", "n"], kind="stable")
+        prev = keyed.groupby("account_id")["n"].shift()
+        gap = prev.notna() & (keyed["n"] - prev > 1)
+        items = []
+        for row in gap[gap].index:
+            before, after = int(prev[row]), int(keyed.at[row, "n"])
+            missing = after - before - 1
+            what = _month_text(before + 1) if missing == 1 else (
+                f"{_month_text(before + 1)} to {_month_text(after - 1)} ({missing} months)")
+            items.append((int(row), keyed.at[row, "account_id"],
+                          f"{GAP_PREFIX} ARR rows for {_month_text(before)} and {_month_text(after)} but none for {what}; "
+                          "a missing row means ARR 0 (churned and won back?). If the account was a customer then, "
+                          "add the row(s) — leave arr blank if the amount is unknown"))
+        _add_listed(reader, "arr_monthly.csv", "account_id", items, "have a gap in their ARR history")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from kpi_kit.commands._common import add_book_args, resolve_period
+from kpi_kit.commands._common import add_book_args, money_note, period_text, resolve_period
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -36,7 +36,9 @@ def run(args: argparse.Namespace) -> int:
         return 0
     for c in ids:
         card = scorecard(book, c, period, as_of=args.as_of, attribution=args.attribution)
-        print(f"\n{card.csm_name} ({card.csm_id}) — {period}, as of {card.as_of} — book: {book.name}")
+        print(f"\n{card.csm_name} ({card.csm_id}) — {period_text(book, period)}, as of {card.as_of} — book: {book.name}")
+        if money_note(book, period):
+            print(f"  {money_note(book, period)}")
         width = max(len(label) for label in card.table["label"])
         print(f"  {'KPI':<{width}}  {'target':>12}  {'actual':>12}  {'attain.':>8}  status")
         for r in card.table.itertuples(index=False):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from kpi_kit.commands._common import add_book_args, resolve_period
+from kpi_kit.commands._common import add_book_args, money_note, period_text, resolve_period
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -36,7 +36,9 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result.to_json(), indent=2))
         return 0
-    print(f"{book.name} — {period}, as of {result.as_of}: {len(result.csms)} CSMs")
+    print(f"{book.name} — {period_text(book, period)}, as of {result.as_of}: {len(result.csms)} CSMs")
+    if money_note(book, period):
+        print(money_note(book, period))
     print("Team and segment percentages are recomputed from summed parts; segments are computed on their accounts.\n")
     print(result.display_table().to_string(index=False))
     check = rollup_check(book, period, as_of=args.as_of, attribution=args.attribution)

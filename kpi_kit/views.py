@@ -1,0 +1,92 @@
+"""HTML views of kit results for reports and notebooks (every piece of data text is escaped).
+
+Each function takes results computed elsewhere in the kit and returns an HTML string; none computes
+a metric. Used by ``notebooks/reports/csm_report.ipynb`` so the template stays thin.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+from kpi_kit import fmt
+from kpi_kit.scorecard import STATUS_MARK, Scorecard
+
+_STYLE = ("<style>.kpi-table{border-collapse:collapse;margin:0.5em 0}"
+          ".kpi-table th,.kpi-table td{border-bottom:1px solid #ddd;padding:3px 8px;text-align:left}"
+          ".kpi-table td.num{text-align:right}.kpi-note{color:#555}</style>")
+
+
+def table_html(frame: pd.DataFrame, columns: dict[str, str], formats: dict[str, str] | None = None,
+               empty: str = "None.", limit: int = 25) -> str:
+    """A small HTML table of ``frame[columns]`` with headers ``columns.values()``.
+
+    ``formats`` maps a column to ``money``, ``pct``, ``count``, ``date`` or ``bool``; text is escaped.
+    At most ``limit`` rows are shown, with a note of how many more there are.
+    """
+    if frame is None or frame.empty:
+        return f"<p class='kpi-note'>{fmt.text(empty)}</p>"
+    formats = formats or {}
+    shown = frame.head(limit)
+    head = "".join(f"<th>{fmt.text(label)}</th>" for label in columns.values())
+    body = []
+    for _, row in shown.iterrows():
+        cells = []
+        for col in columns:
+            kind = formats.get(col, "text")
+            cells.append(f"<td class='{'num' if kind in ('money', 'pct', 'count') else ''}'>{_cell(row.get(col), kind)}</td>")
+        body.append(f"<tr>{''.join(cells)}</tr>")
+    more = f"<p class='kpi-note'>… and {len(frame) - limit} more.</p>" if len(frame) > limit else ""
+    return f"{_STYLE}<table class='kpi-table'><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{more}"
+
+
+def _cell(value: Any, kind: str) -> str:
+    if fmt.is_missing(value) or (kind == "date" and pd.isna(value)):
+        return "–"
+    if kind == "money":
+        return fmt.text(fmt.money(value))
+    if kind == "pct":
+        return fmt.text(fmt.pct(value))
+    if kind == "count":
+        return fmt.text(fmt.count(value))
+    if kind == "date":
+        return fmt.text(pd.Timestamp(value).date())
+    if kind == "bool":
+        return "yes" if bool(value) else "no"
+    return fmt.text(value)
+
+
+def scorecard_html(card: Scorecard) -> str:
+    """The balanced scorecard with target, actual, attainment, status and the gap in words."""
+    rows = []
+    for r in card.table.itertuples(index=False):
+        rows.append(
+            f"<tr><td>{fmt.text(r.label)}</td><td>{r.kind}</td><td class='num'>{fmt.text(r.target_text)}</td>"
+            f"<td class='num'>{fmt.text(r.actual_text)}</td><td class='num'>{fmt.text(fmt.pct(r.attainment_pct, 0))}</td>"
+            f"<td>{STATUS_MARK[r.status]} {r.status}</td></tr>")
+    return (f"{_STYLE}<table class='kpi-table'><thead><tr><th>KPI</th><th>kind</th><th>target</th><th>actual</th>"
+            f"<th>attainment</th><th>status</th></tr></thead><tbody>{''.join(rows)}</tbody></table>")
+
+
+def gaps_html(card: Scorecard) -> str:
+    """The KPIs behind or at risk, each gap said in words from the numbers (worst first)."""
+    behind = card.behind
+    if behind.empty:
+        return "<p>Every KPI with data is on track.</p>"
+    items = "".join(f"<li>{STATUS_MARK[r.status]} {fmt.text(r.gap)}</li>" for r in behind.itertuples(index=False))
+    return f"<ul>{items}</ul>"
+
+
+def no_data_html(card: Scorecard) -> str:
+    """A sentence naming the KPIs this book has no data for (never shown as 0)."""
+    missing = card.table.loc[card.table["status"] == "no data", "label"].tolist()
+    if not missing:
+        return ""
+    return (f"<p class='kpi-note'>No data in this book for: {fmt.text(', '.join(missing))}. These are shown as "
+            "“no data”, not as zero.</p>")
+
+
+def bullet_list(lines: Sequence[str]) -> str:
+    return "<ul>" + "".join(f"<li>{fmt.text(line)}</li>" for line in lines) + "</ul>"
