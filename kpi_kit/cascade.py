@@ -4,12 +4,14 @@ Configured in the book's ``targets.yaml`` (format in :mod:`kpi_kit.targets`; the
 worked numbers, in ``docs/cascade.md``).
 
 Going down (allocation)
-    * **Company goals** (``company:``): GRR, NRR, monthly logo churn and, optionally, a SQL pipeline
-      goal (``company.sql_pipeline_per_quarter``; default: the activity standard × number of CSMs).
-    * **Segment targets** (``segments:``): GRR and NRR per account segment.
+    * **Company goals** (``company:``): GRR, NRR (annual rates), monthly logo churn and, optionally, a
+      SQL pipeline goal (``company.sql_pipeline_per_quarter``; default: the activity standard × number
+      of CSMs).
+    * **Segment targets** (``segments:``): annual GRR and NRR per account segment.
     * **Per-CSM retention targets**: the segment targets blended by the CSM's *beginning ARR* in each
       segment — ``Σ_s target_s × begin_s / Σ_s begin_s`` over the CSM's beginning cohort — unless the
       CSM has an override (``csms: {id: {grr_pct: …}}``). With no beginning ARR: the company goal.
+      The blend is an annual rate; the period is held to its share (see "Period basis" below).
     * **Per-CSM leading targets** (calls, touchpoints, QBRs, coverage, renewals contacted, SQLs,
       pipeline, SQL conversion, lifecycle compliance, closed alerts, logo churn) are the company's
       *activity standards* (``defaults:``), counts scaled to the period, unless overridden.
@@ -19,9 +21,9 @@ Going up (the roll-up check, :func:`rollup_check`)
     Do the CSMs' targets add up to the company goal? Each KPI rolls up the way the KPI itself does:
 
     * counts and pipeline: Σ of the CSMs' targets vs the company goal (standard × CSMs);
-    * GRR / NRR: Σ target_i × beginning ARR_i / Σ beginning ARR_i — the team ratio that results when
-      every CSM lands exactly on target; the shortfall is ``(goal − rolled-up) / 100 × Σ beginning ARR``
-      in ARR;
+    * GRR / NRR: Σ period target_i × beginning ARR_i / Σ beginning ARR_i — the team's period ratio
+      when every CSM lands exactly on their period target — against the company's *period* goal; the
+      shortfall is ``(period goal − rolled-up) / 100 × Σ beginning ARR`` in ARR;
     * other percentages: weighted by the KPI's own denominator (coverage by book accounts, renewals
       contacted by renewals due, SQL conversion by closed SQLs, lifecycle compliance by touchpoints
       due, closed alerts by closed alerts); the shortfall is in those units;
@@ -35,8 +37,16 @@ Going up (the roll-up check, :func:`rollup_check`)
 Line of sight (:func:`line_of_sight`)
     Every CSM target with the company goal it serves and a sentence saying why, for the CSM report.
 
-Period basis: GRR and NRR targets are compared with the period's ratio as reported (the scorecard's
-convention; nothing is annualised). Logo churn is compared as a monthly equivalent.
+Period basis
+    GRR and NRR targets and goals in ``targets.yaml`` are **annual** rates. GRR and NRR actuals are the
+    period's ratios (ending over beginning ARR of the period), so a period of ``m`` months is held to
+    the annual rate's share :func:`kpi_kit.targets.period_rate` ``= 100 × (annual / 100) ** (m / 12)``
+    (a 98 % annual GRR target is 99.5 % for a quarter; 12 months = the rate as written). Every
+    comparison here is period with period: CSM, segment and company retention targets are all scaled
+    before they are blended, rolled up or compared, and the ARR gaps are (period goal − period value)
+    × the period's beginning ARR. The annual rates are kept beside them (``*_annual_pct`` /
+    ``*_target_annual`` / ``company_goal_annual``) and shown in the display texts. Logo churn is
+    compared as a monthly equivalent, so it does not depend on the period length.
 """
 
 from __future__ import annotations
@@ -51,7 +61,7 @@ from kpi_kit.data import Book
 from kpi_kit.metrics import account_arr, as_of_date, attributed, finish, metric_parts, monthly_equivalent, rollup
 from kpi_kit.periods import Period
 from kpi_kit.scorecard import KPIS, attainment, status
-from kpi_kit.targets import company_goals, csm_targets, override_problems
+from kpi_kit.targets import company_goals, csm_targets, override_problems, period_rate
 from kpi_kit.team import SEGMENTS, segment_parts, slice_parts
 
 #: kpi -> (roll-up rule, parts that weight it, unit of the shortfall)
@@ -117,12 +127,57 @@ def _missing(value: Any) -> bool:
     return fmt.is_missing(value)
 
 
-def goal_text(key: str, goals: dict[str, float]) -> str:
-    """A company goal in words, e.g. ``"company GRR 92.0 %"``."""
-    if key == "grr_pct":
-        return f"company GRR {fmt.pct(goals['grr_pct'])}"
-    if key == "nrr_pct":
-        return f"company NRR {fmt.pct(goals['nrr_pct'])}"
+#: The retention KPIs whose targets are annual rates held to the period's share.
+RETENTION_KPIS: tuple[str, ...] = ("grr_pct", "nrr_pct")
+
+
+def _annual_key(kpi: str) -> str:
+    return kpi.replace("_pct", "_annual_pct")
+
+
+def period_words(months: int | None) -> str:
+    """The period in words for target texts.
+
+    >>> period_words(3), period_words(1), period_words(12), period_words(6), period_words(None)
+    ('the quarter', 'the month', 'the year', 'these 6 months', 'the period')
+    """
+    if months is None:
+        return "the period"
+    return {1: "the month", 3: "the quarter", 12: "the year"}.get(months, f"these {months} months")
+
+
+def retention_target_text(period_pct: float | None, annual_pct: float | None, months: int | None) -> str:
+    """A GRR / NRR target with its basis: the period's share first, the annual rate in brackets.
+
+    ``period_pct`` is :func:`kpi_kit.targets.period_rate` of ``annual_pct`` for ``months`` months.
+
+    >>> retention_target_text(period_rate(98, 3), 98.0, 3)   # 100 × 0.98 ** (3/12) = 99.50
+    '99.5 % for the quarter (98.0 % a year)'
+    >>> retention_target_text(92.0, 92.0, 12), retention_target_text(None, 92.0, 3)
+    ('92.0 % a year', 'no data')
+    """
+    if _missing(period_pct):
+        return fmt.NO_DATA
+    if _missing(annual_pct):
+        return fmt.pct(period_pct)
+    if months == 12:
+        return f"{fmt.pct(annual_pct)} a year"
+    return f"{fmt.pct(period_pct)} for {period_words(months)} ({fmt.pct(annual_pct)} a year)"
+
+
+def goal_text(key: str, goals: dict[str, float], months: int | None = None) -> str:
+    """A company goal in words, e.g. ``"company GRR 97.9 % for the quarter (92.0 % a year)"``.
+
+    GRR / NRR goals show the period's share (``goals[key]``) and the annual rate
+    (``goals["<kpi>_annual_pct"]``, when present) for a period of ``months`` months.
+
+    >>> from kpi_kit.targets import DEFAULT_TARGETS
+    >>> goal_text("grr_pct", company_goals(DEFAULT_TARGETS, 3, 1), 3)   # 100 × 0.92 ** (3/12) = 97.94
+    'company GRR 97.9 % for the quarter (92.0 % a year)'
+    """
+    if key in RETENTION_KPIS:
+        label = "GRR" if key == "grr_pct" else "NRR"
+        return f"company {label} {retention_target_text(goals[key], goals.get(_annual_key(key)), months)}"
     if key == "logo_churn_monthly_pct":
         return f"company logo churn below {fmt.pct(goals['logo_churn_monthly_pct'])} a month"
     if key == "sql_pipeline":
@@ -157,6 +212,11 @@ def csm_target_table(book: Book, period: Period, attribution: str = "start") -> 
     >>> float(t["calls"].iloc[0])      # 20 calls a month x 3 months
     60.0
     """
+    return _target_frame(book, period, attribution)[[kpi for kpi, *_ in KPIS]]
+
+
+def _target_frame(book: Book, period: Period, attribution: str) -> pd.DataFrame:
+    """Every key of :func:`kpi_kit.targets.csm_targets` per CSM: the KPI targets and ``*_annual_pct``."""
     acc = account_arr(attributed(book, period, attribution), period)
     cohort = acc.loc[acc["in_cohort"]]
     by_csm = cohort.groupby(["csm_id", "segment"])["begin"].sum()
@@ -164,8 +224,8 @@ def csm_target_table(book: Book, period: Period, attribution: str = "start") -> 
     for csm_id in book.csm_ids():
         weights = by_csm.loc[csm_id].to_dict() if csm_id in by_csm.index.get_level_values(0) else {}
         rows[csm_id] = csm_targets(book.targets, csm_id, period.months, weights)
-    kpis = [kpi for kpi, *_ in KPIS]
-    table = pd.DataFrame.from_dict(rows, orient="index").reindex(columns=kpis).astype("float64")
+    columns = [kpi for kpi, *_ in KPIS] + [_annual_key(k) for k in RETENTION_KPIS]
+    table = pd.DataFrame.from_dict(rows, orient="index").reindex(columns=columns).astype("float64")
     table.index = pd.Index(table.index, name="csm_id", dtype="str")
     return table
 
@@ -180,7 +240,9 @@ class CascadeTargets:
 
     ``table``: one row per CSM (index ``csm_id``): ``csm_name``, ``beginning_arr``, ``share_pct`` (of
     the team's beginning ARR), one ``mix_<segment>_pct`` column per segment (share of the CSM's own
-    beginning ARR), one column per KPI target and ``overrides`` (the keys set in ``targets.yaml``).
+    beginning ARR), one column per KPI target (GRR / NRR: the period's share of the annual rate),
+    ``grr_annual_pct`` and ``nrr_annual_pct`` (the annual rates they come from) and ``overrides`` (the
+    keys set in ``targets.yaml``).
     """
 
     period: Period
@@ -198,7 +260,9 @@ class CascadeTargets:
                 show[col] = show[col].map(fmt.money)
             elif col in ("calls", "touchpoints", "qbrs", "sqls"):
                 show[col] = show[col].map(fmt.count)
-        return f"<div><p><b>Per-CSM targets</b> — {fmt.text(self.period)}</p>{show.to_html(escape=True)}</div>"
+        return (f"<div><p><b>Per-CSM targets</b> — {fmt.text(self.period)}. GRR and NRR targets are for "
+                f"{period_words(self.period.months)}: the share of the annual rate in *_annual_pct.</p>"
+                f"{show.to_html(escape=True)}</div>")
 
 
 def cascade_targets(book: Book, start: str | Period, end: str | None = None,
@@ -206,7 +270,7 @@ def cascade_targets(book: Book, start: str | Period, end: str | None = None,
     """Every CSM's targets for the period and the shares they are derived from (see :class:`CascadeTargets`)."""
     period = _as_period(start, end)
     mix = segment_mix(book, period, attribution)
-    targets = csm_target_table(book, period, attribution)
+    targets = _target_frame(book, period, attribution)
     begin = mix.sum(axis=1)
     total = float(begin.sum())
     table = pd.DataFrame(index=targets.index)
@@ -274,7 +338,7 @@ def shortfall(kpi: str, goal: float, value: float | None, weight: float | None, 
     Percentages: ``(goal − value) / 100 × weight`` (ARR for GRR/NRR, accounts for coverage, …).
     Monthly logo churn: ``(period rate(value) − period rate(goal)) × cohort accounts`` churned logos.
 
-    >>> shortfall("grr_pct", 92.0, 90.0, 1_000_000.0, 3)   # 2 points of $1M
+    >>> shortfall("grr_pct", 92.0, 90.0, 1_000_000.0, 3)   # period goal 92 %, period value 90 %: 2 points of $1M
     20000.0
     >>> shortfall("calls", 420.0, 400.0, None, 3)
     20.0
@@ -322,8 +386,10 @@ def shortfall_text(kpi: str, gap: float | None, actual: bool = False) -> str:
 class RollupCheck:
     """Do the CSMs' targets (and the team's actuals) reach the company goals?
 
-    ``table`` — one row per KPI: ``kpi, label, kind, company_goal, segment_target`` (GRR/NRR: the segment
-    targets blended by the segments' beginning ARR), ``csm_target`` (the CSMs' targets rolled up),
+    ``table`` — one row per KPI: ``kpi, label, kind, company_goal`` (GRR/NRR: the period's share of the
+    annual goal), ``company_goal_annual`` (GRR/NRR: the annual goal as written; NaN for the other KPIs),
+    ``segment_target`` (GRR/NRR: the segments' period targets blended by the segments' beginning ARR),
+    ``csm_target`` (the CSMs' period targets rolled up),
     ``weight`` (what the roll-up is weighted by, its total), ``target_shortfall`` (+ short, − ahead, in the
     KPI's unit), ``targets_reach_goal``, ``team_actual`` (recomputed from summed parts),
     ``actual_shortfall``, ``actual_reaches_goal`` and the two ``*_text`` columns in words.
@@ -347,8 +413,10 @@ class RollupCheck:
         for r in self.table.itertuples(index=False):
             unit = _UNIT[r.kpi]
             mark = {True: "✅", False: "❌"}.get(r.targets_reach_goal, "–")
+            goal = (retention_target_text(r.company_goal, r.company_goal_annual, self.period.months)
+                    if r.kpi in RETENTION_KPIS else _fmt(r.company_goal, unit))
             rows.append(
-                f"<tr><td>{fmt.text(r.label)}</td><td style='text-align:right'>{_fmt(r.company_goal, unit)}</td>"
+                f"<tr><td>{fmt.text(r.label)}</td><td style='text-align:right'>{fmt.text(goal)}</td>"
                 f"<td style='text-align:right'>{_fmt(r.segment_target, unit)}</td>"
                 f"<td style='text-align:right'>{_fmt(r.csm_target, unit)}</td>"
                 f"<td>{mark} {fmt.text(r.target_shortfall_text)}</td>"
@@ -367,12 +435,17 @@ def _fmt(value: Any, unit: str) -> str:
     return {"pct": fmt.pct, "money": fmt.money, "count": fmt.count}[unit](value)
 
 
-def _segment_blend(key: str, segment_targets: dict[str, dict[str, float]], seg_parts: pd.DataFrame) -> float | None:
+def _segment_blend(key: str, segment_targets: dict[str, dict[str, float]], seg_parts: pd.DataFrame,
+                   months: int) -> float | None:
+    """The period ratio when every account lands on its segment's period target.
+
+    Σ_s period_rate(annual target_s, months) × beginning ARR_s / Σ_s beginning ARR_s.
+    """
     begin = seg_parts["beginning_arr"]
     total = float(begin.sum())
     if total <= 0:
         return None
-    return float(sum(segment_targets[s][key] * b for s, b in begin.items() if b > 0) / total)
+    return float(sum(period_rate(segment_targets[s][key], months) * b for s, b in begin.items() if b > 0) / total)
 
 
 def _check_table(book: Book, period: Period, parts: pd.DataFrame, targets: CascadeTargets,
@@ -386,7 +459,8 @@ def _check_table(book: Book, period: Period, parts: pd.DataFrame, targets: Casca
         rolled = rolled_up_target(kpi, targets.table[kpi], parts, period.months)
         weight = None if rule == "sum" else team[list(weight_cols)].sum(min_count=len(weight_cols))
         weight = None if _missing(weight) else float(weight)
-        seg_target = _segment_blend(kpi, targets.segment_targets, seg_parts) if kpi in ("grr_pct", "nrr_pct") else None
+        seg_target = (_segment_blend(kpi, targets.segment_targets, seg_parts, period.months)
+                      if kpi in RETENTION_KPIS else None)
         actual = team[kpi]
         actual = None if _missing(actual) else float(actual)
         t_gap = shortfall(kpi, goal, rolled, weight, period.months)
@@ -396,7 +470,9 @@ def _check_table(book: Book, period: Period, parts: pd.DataFrame, targets: Casca
         else:
             a_gap = shortfall(kpi, goal, actual, weight, period.months)
         rows.append({
-            "kpi": kpi, "label": label, "kind": kind, "company_goal": goal, "segment_target": seg_target,
+            "kpi": kpi, "label": label, "kind": kind, "company_goal": goal,
+            "company_goal_annual": targets.goals[_annual_key(kpi)] if kpi in RETENTION_KPIS else None,
+            "segment_target": seg_target,
             "csm_target": rolled, "weight": ("CSM count" if rule == "sum" else " + ".join(weight_cols)),
             "weight_total": float(n_csms) if rule == "sum" else weight,
             "target_shortfall": t_gap, "targets_reach_goal": None if t_gap is None else bool(t_gap <= 1e-6),
@@ -406,8 +482,8 @@ def _check_table(book: Book, period: Period, parts: pd.DataFrame, targets: Casca
             "actual_shortfall_text": shortfall_text(kpi, a_gap, actual=True),
         })
     table = pd.DataFrame(rows)
-    for col in ("company_goal", "segment_target", "csm_target", "weight_total", "target_shortfall",
-                "team_actual", "actual_shortfall"):
+    for col in ("company_goal", "company_goal_annual", "segment_target", "csm_target", "weight_total",
+                "target_shortfall", "team_actual", "actual_shortfall"):
         table[col] = table[col].astype("float64")
     for col in ("targets_reach_goal", "actual_reaches_goal"):
         table[col] = table[col].astype("boolean")
@@ -471,16 +547,24 @@ def _derivation(kpi: str, csm_id: str, row: pd.Series, book: Book, period: Perio
     target = row[kpi]
     overrides = _overrides(book, csm_id)
     key = _STANDARD_KEY.get(kpi, kpi)
+    scaled = ""
+    if kpi in RETENTION_KPIS and period.months != 12:
+        annual = float(row[_annual_key(kpi)])
+        scaled = (f" For {period_words(period.months)} that is 100 × ({annual / 100:g}) ** ({period.months}/12) "
+                  f"= {fmt.pct(target)}.")
     if key in overrides:
-        return f"Set for you in targets.yaml (csms.{csm_id}.{key} = {fmt.count(overrides[key])})."
-    if kpi in ("grr_pct", "nrr_pct"):
+        per_year = " % a year" if kpi in RETENTION_KPIS else ""
+        return f"Set for you in targets.yaml (csms.{csm_id}.{key} = {fmt.count(overrides[key])}{per_year}).{scaled}"
+    if kpi in RETENTION_KPIS:
         begin = float(mix.sum())
         if begin <= 0:
-            return f"No beginning ARR this period, so the company goal applies ({fmt.pct(target)})."
+            return (f"No beginning ARR this period, so the company goal applies "
+                    f"({retention_target_text(target, row[_annual_key(kpi)], period.months)}).")
         parts = [f"{s} {fmt.pct(segment_targets[s][kpi])} × {fmt.pct(100 * b / begin, 0)}"
                  for s, b in mix.items() if b > 0]
         share = 100.0 * begin / team_begin if team_begin > 0 else float("nan")
-        return (f"Segment targets blended by your beginning ARR ({'; '.join(parts)}) = {fmt.pct(target)}. "
+        return (f"Segment targets blended by your beginning ARR ({'; '.join(parts)}) = "
+                f"{fmt.pct(row[_annual_key(kpi)])} a year.{scaled} "
                 f"Your {fmt.money(begin)} is {fmt.pct(share)} of the team's beginning ARR: one point of your "
                 f"{'GRR' if kpi == 'grr_pct' else 'NRR'} is {fmt.money(begin / 100)} of ARR and moves the "
                 f"company figure by {share / 100:.2f} points.")
@@ -499,9 +583,11 @@ def line_of_sight(book: Book, csm_id: str, start: str | Period, end: str | None 
                   attribution: str = "start") -> LineOfSight:
     """Every target of ``csm_id`` with the company goal it serves and why (for the per-CSM report).
 
-    Targets are those of the CSM's scorecard (:func:`csm_target_table`); ``serves`` names the company
-    goal(s) from ``targets.yaml``; ``explanation`` says how the target was set (blend of segment
-    targets, activity standard or a per-CSM override) and why the KPI matters.
+    Targets are those of the CSM's scorecard (:func:`csm_target_table`); GRR / NRR targets are the
+    period's share of the annual rate and ``target_text`` says both (``"98.7 % for the quarter (94.8 %
+    a year)"``). ``serves`` names the company goal(s) from ``targets.yaml``; ``explanation`` says how
+    the target was set (blend of segment targets, activity standard or a per-CSM override, then the
+    scaling to the period) and why the KPI matters.
 
     Examples
     --------
@@ -520,8 +606,10 @@ def line_of_sight(book: Book, csm_id: str, start: str | Period, end: str | None 
         serves, why = LINE_OF_SIGHT[kpi]
         how = _derivation(kpi, csm_id, row, book, period, ct.goals, ct.segment_targets, ct.mix.loc[csm_id],
                           team_begin)
-        rows.append({"kpi": kpi, "label": label, "kind": kind, "target": float(row[kpi]),
-                     "target_text": _fmt(row[kpi], unit), "serves": "; ".join(goal_text(g, ct.goals) for g in serves),
+        text = (retention_target_text(row[kpi], row[_annual_key(kpi)], period.months) if kpi in RETENTION_KPIS
+                else _fmt(row[kpi], unit))
+        rows.append({"kpi": kpi, "label": label, "kind": kind, "target": float(row[kpi]), "target_text": text,
+                     "serves": "; ".join(goal_text(g, ct.goals, period.months) for g in serves),
                      "explanation": f"{why} {how}"})
     return LineOfSight(csm_id=csm_id, csm_name=book.csm_name(csm_id), period=period, table=pd.DataFrame(rows))
 
@@ -536,12 +624,16 @@ class CascadeTree:
     ``table`` has one row per node in display order: ``level`` (company / segment / csm), ``depth``
     (0, 1, 2), ``segment``, ``csm_id``, ``name``, ``book_accounts``, ``beginning_arr``, ``ending_arr``,
     ``share_pct`` (of the company's beginning ARR) and for each of ``grr``, ``nrr``, ``logo_churn``
-    (monthly) and ``coverage``: ``<kpi>_target``, ``<kpi>_actual``, ``<kpi>_status``.
+    (monthly) and ``coverage``: ``<kpi>_target``, ``<kpi>_actual``, ``<kpi>_status``; and
+    ``grr_target_annual``, ``nrr_target_annual``.
 
     A CSM node is the CSM's accounts *in that segment* (a CSM with a mixed book appears under each of
     their segments); its retention targets are the segment's (or the CSM's override), its logo churn
     and coverage targets the CSM's. A segment node carries the segment targets, the company node the
-    company goals. Actuals at every level are recomputed from summed parts, so ARR adds up down the tree.
+    company goals. GRR / NRR targets are annual rates: ``grr_target`` / ``nrr_target`` are their share
+    for the period (:func:`kpi_kit.targets.period_rate`), which the period's actuals are compared with,
+    and ``*_target_annual`` the rates as written. Actuals at every level are recomputed from summed
+    parts, so ARR adds up down the tree.
     """
 
     period: Period
@@ -549,13 +641,18 @@ class CascadeTree:
     table: pd.DataFrame = field(repr=False)
 
     def nested(self) -> dict[str, Any]:
-        """The tree as nested dicts: ``{"level", "name", "targets", "actuals", "children": [...]}``."""
+        """The tree as nested dicts: ``{"level", "name", "targets", "targets_annual", "actuals", "children": [...]}``.
+
+        ``targets`` are the period's (GRR / NRR: the share of the annual rate); ``targets_annual`` the
+        annual GRR / NRR rates they come from.
+        """
         nodes: list[dict[str, Any]] = []
         for r in self.table.to_dict("records"):
             node = {
                 "level": r["level"], "name": r["name"], "segment": r["segment"], "csm_id": r["csm_id"],
                 "beginning_arr": r["beginning_arr"], "ending_arr": r["ending_arr"],
                 "targets": {k: _none(r[f"{k}_target"]) for k, *_ in TREE_KPIS},
+                "targets_annual": {k: _none(r[f"{k}_target_annual"]) for k in ("grr", "nrr")},
                 "actuals": {k: _none(r[f"{k}_actual"]) for k, *_ in TREE_KPIS},
                 "status": {k: r[f"{k}_status"] for k, *_ in TREE_KPIS},
                 "children": [],
@@ -568,8 +665,9 @@ class CascadeTree:
         return nodes[0] if nodes else {}
 
     def _repr_html_(self) -> str:
-        head = ("<tr><th>level</th><th>beginning ARR</th><th>share</th><th>GRR target</th><th>GRR</th>"
-                "<th>NRR target</th><th>NRR</th><th>logo churn/mo target</th><th>logo churn/mo</th>"
+        words = fmt.text(period_words(self.period.months))
+        head = (f"<tr><th>level</th><th>beginning ARR</th><th>share</th><th>GRR target for {words}</th><th>GRR</th>"
+                f"<th>NRR target for {words}</th><th>NRR</th><th>logo churn/mo target</th><th>logo churn/mo</th>"
                 "<th>coverage target</th><th>coverage</th></tr>")
         from kpi_kit.scorecard import STATUS_MARK
 
@@ -580,7 +678,10 @@ class CascadeTree:
                      f"<td style='text-align:right'>{fmt.money(r['beginning_arr'])}</td>",
                      f"<td style='text-align:right'>{fmt.pct(r['share_pct'])}</td>"]
             for k, *_ in TREE_KPIS:
-                cells.append(f"<td style='text-align:right'>{fmt.pct(r[f'{k}_target'])}</td>")
+                target = fmt.pct(r[f"{k}_target"])
+                if k in ("grr", "nrr") and not _missing(r[f"{k}_target_annual"]) and self.period.months != 12:
+                    target += f" ({fmt.pct(r[f'{k}_target_annual'])} a year)"
+                cells.append(f"<td style='text-align:right'>{fmt.text(target)}</td>")
                 cells.append(f"<td style='text-align:right'>{fmt.pct(r[f'{k}_actual'])} "
                              f"{STATUS_MARK[r[f'{k}_status']]}</td>")
             rows.append(f"<tr>{''.join(cells)}</tr>")
@@ -593,7 +694,8 @@ def _none(value: Any) -> Any:
 
 
 def _node(level: str, depth: int, segment: str, csm_id: str, name: str, actual: pd.Series,
-          targets: dict[str, float | None], company_begin: float) -> dict[str, Any]:
+          targets: dict[str, float | None], company_begin: float, months: int) -> dict[str, Any]:
+    """One tree row. ``targets`` holds *annual* GRR / NRR rates; they are held to the period's share here."""
     row: dict[str, Any] = {
         "level": level, "depth": depth, "segment": segment, "csm_id": csm_id, "name": name,
         "book_accounts": int(actual["book_accounts"]), "beginning_arr": float(actual["beginning_arr"]),
@@ -602,6 +704,9 @@ def _node(level: str, depth: int, segment: str, csm_id: str, name: str, actual: 
     }
     for key, col, higher in TREE_KPIS:
         value, target = _none(actual[col]), targets.get(col)
+        if col in RETENTION_KPIS:
+            row[f"{key}_target_annual"] = target
+            target = None if target is None else period_rate(target, months)
         row[f"{key}_target"] = target
         row[f"{key}_actual"] = value
         row[f"{key}_status"] = status(attainment(value, target, higher))
@@ -640,10 +745,11 @@ def _tree(book: Book, period: Period, as_of: str | pd.Timestamp | None, ct: Casc
     company = rollup(csm_parts, period).iloc[0]  # = the segments' sum, and defined for an empty book
     company_begin = float(company["beginning_arr"])
     goals = ct.goals
+    months = period.months
     rows = [_node("company", 0, "", "", f"Company ({book.name})", company, {
-        "grr_pct": goals["grr_pct"], "nrr_pct": goals["nrr_pct"],
+        "grr_pct": goals["grr_annual_pct"], "nrr_pct": goals["nrr_annual_pct"],
         "logo_churn_monthly_pct": goals["logo_churn_monthly_pct"], "coverage_pct": goals["coverage_pct_standard"],
-    }, company_begin)]
+    }, company_begin, months)]
     for seg, actual in segments.iterrows():
         if actual["book_accounts"] <= 0:
             continue
@@ -652,7 +758,7 @@ def _tree(book: Book, period: Period, as_of: str | pd.Timestamp | None, ct: Casc
             "grr_pct": seg_t.get("grr_pct"), "nrr_pct": seg_t.get("nrr_pct"),
             "logo_churn_monthly_pct": goals["logo_churn_monthly_pct_standard"],
             "coverage_pct": goals["coverage_pct_standard"],
-        }, company_begin))
+        }, company_begin, months))
         mine = slices.xs(seg, level="segment")
         for csm_id in book.csm_ids():
             if csm_id not in mine.index or mine.at[csm_id, "book_accounts"] <= 0:
@@ -662,11 +768,13 @@ def _tree(book: Book, period: Period, as_of: str | pd.Timestamp | None, ct: Casc
             rows.append(_node("csm", 2, str(seg), csm_id, f"{book.csm_name(csm_id)} ({csm_id})", mine.loc[csm_id], {
                 "grr_pct": over.get("grr_pct", seg_t.get("grr_pct")), "nrr_pct": over.get("nrr_pct", seg_t.get("nrr_pct")),
                 "logo_churn_monthly_pct": float(t["logo_churn_monthly_pct"]), "coverage_pct": float(t["coverage_pct"]),
-            }, company_begin))
+            }, company_begin, months))
     table = pd.DataFrame(rows)
     for key, *_ in TREE_KPIS:
         for suffix in ("target", "actual"):
             table[f"{key}_{suffix}"] = table[f"{key}_{suffix}"].astype("float64")
+    for key in ("grr", "nrr"):
+        table[f"{key}_target_annual"] = table[f"{key}_target_annual"].astype("float64")
     return CascadeTree(period=period, as_of=str(as_of_date(period, as_of).date()), table=table)
 
 
@@ -679,8 +787,10 @@ class ForecastVsGoal:
 
     ``table``: one row per CSM and a last ``team`` row: ``csm_id, csm_name, beginning_arr,
     expected_retained_arr, expected_ending_arr, expected_grr_pct, expected_nrr_pct, grr_target,
-    nrr_target, grr_gap_arr, nrr_gap_arr, grr_status, nrr_status``. CSM rows use the CSM's targets, the
-    team row the company goals; ``*_gap_arr`` = (target − expected) / 100 × beginning ARR (positive =
+    nrr_target, grr_target_annual, nrr_target_annual, grr_gap_arr, nrr_gap_arr, grr_status, nrr_status``.
+    CSM rows use the CSM's targets, the team row the company goals; ``*_target`` is the period's share
+    of the annual rate ``*_target_annual`` (:func:`kpi_kit.targets.period_rate`), the one the expected
+    period ratio is compared with; ``*_gap_arr`` = (target − expected) / 100 × beginning ARR (positive =
     short). The team's expectation is Σ expected ARR / Σ beginning ARR (expectations add up exactly;
     the CSMs' simulated bands do not, so no team band is given).
     """
@@ -703,15 +813,17 @@ class ForecastVsGoal:
                 parts.append(f"{label}: no beginning ARR")
                 continue
             where = f"{fmt.money(gap)} of ARR short" if gap > 0 else f"{fmt.money(-gap)} of ARR ahead"
-            parts.append(f"team {label} expected {fmt.pct(t[f'expected_{key}_pct'])} vs the "
-                         f"{fmt.pct(t[f'{key}_target'])} company goal ({where})")
+            goal = retention_target_text(t[f"{key}_target"], t[f"{key}_target_annual"], self.period.months)
+            parts.append(f"team {label} expected {fmt.pct(t[f'expected_{key}_pct'])} vs the company goal of "
+                         f"{goal} ({where})")
         return f"{self.period}, as of {self.as_of}: " + "; ".join(parts) + "."
 
     def _repr_html_(self) -> str:
         show = self.table.copy()
         for col in ("beginning_arr", "expected_retained_arr", "expected_ending_arr", "grr_gap_arr", "nrr_gap_arr"):
             show[col] = show[col].map(fmt.money)
-        for col in ("expected_grr_pct", "expected_nrr_pct", "grr_target", "nrr_target"):
+        for col in ("expected_grr_pct", "expected_nrr_pct", "grr_target", "nrr_target", "grr_target_annual",
+                    "nrr_target_annual"):
             show[col] = show[col].map(fmt.pct)
         return f"<div><p><b>Forecast vs goal</b> — {fmt.text(self.sentence())}</p>{show.to_html(index=False)}</div>"
 
@@ -721,7 +833,8 @@ def forecast_vs_goal(book: Book, start: str | Period, end: str | None = None,
     """Expected period-end GRR / NRR of every CSM (:func:`kpi_kit.forecast.forecast_retention`) and the team's.
 
     The team row sums the CSMs' expected retained and ending ARR and divides by their summed beginning
-    ARR (never an average of percentages) and is compared with the company goals. ``as_of`` should lie
+    ARR (never an average of percentages) and is compared with the company goals for the period (the
+    share of the annual goals, :func:`kpi_kit.targets.company_goals`). ``as_of`` should lie
     inside or before the period (after the period end the forecast is simply the actual).
     """
     from kpi_kit.forecast import DEFAULT_SEED, forecast_retention
@@ -735,7 +848,8 @@ def forecast_vs_goal(book: Book, start: str | Period, end: str | None = None,
         rows.append({"csm_id": csm_id, "csm_name": fc.csm_name, "beginning_arr": fc.beginning_arr,
                      "expected_retained_arr": fc.expected_retained_arr, "expected_ending_arr": fc.expected_ending_arr,
                      "expected_grr_pct": fc.expected_grr_pct, "expected_nrr_pct": fc.expected_nrr_pct,
-                     "grr_target": fc.grr_target, "nrr_target": fc.nrr_target})
+                     "grr_target": fc.grr_target, "nrr_target": fc.nrr_target,
+                     "grr_target_annual": fc.grr_target_annual, "nrr_target_annual": fc.nrr_target_annual})
     begin = sum(r["beginning_arr"] for r in rows)
     retained = sum(r["expected_retained_arr"] for r in rows)
     ending = sum(r["expected_ending_arr"] for r in rows)
@@ -743,11 +857,13 @@ def forecast_vs_goal(book: Book, start: str | Period, end: str | None = None,
                  "expected_ending_arr": ending,
                  "expected_grr_pct": 100.0 * retained / begin if begin > 0 else None,
                  "expected_nrr_pct": 100.0 * ending / begin if begin > 0 else None,
-                 "grr_target": goals["grr_pct"], "nrr_target": goals["nrr_pct"]})
+                 "grr_target": goals["grr_pct"], "nrr_target": goals["nrr_pct"],
+                 "grr_target_annual": goals["grr_annual_pct"], "nrr_target_annual": goals["nrr_annual_pct"]})
     table = pd.DataFrame(rows)
     for key in ("grr", "nrr"):
         table[f"expected_{key}_pct"] = table[f"expected_{key}_pct"].astype("float64")
         table[f"{key}_target"] = table[f"{key}_target"].astype("float64")
+        table[f"{key}_target_annual"] = table[f"{key}_target_annual"].astype("float64")
         table[f"{key}_gap_arr"] = (table[f"{key}_target"] - table[f"expected_{key}_pct"]) / 100.0 * table["beginning_arr"]
         table[f"{key}_status"] = [status(attainment(_none(e), _none(t)))
                                   for e, t in zip(table[f"expected_{key}_pct"], table[f"{key}_target"], strict=True)]
@@ -778,8 +894,8 @@ class Cascade:
         return self.tree.table
 
     def _repr_html_(self) -> str:
-        goals = ", ".join(goal_text(k, self.goals) for k in ("grr_pct", "nrr_pct", "logo_churn_monthly_pct",
-                                                             "sql_pipeline"))
+        goals = ", ".join(goal_text(k, self.goals, self.period.months)
+                          for k in ("grr_pct", "nrr_pct", "logo_churn_monthly_pct", "sql_pipeline"))
         notes = "".join(f"<li>{fmt.text(n)}</li>" for n in self.notes)
         return (f"<div><p><b>Company goals</b>: {fmt.text(goals)}.</p>"
                 f"{'<ul>' + notes + '</ul>' if notes else ''}{self.check._repr_html_()}{self.tree._repr_html_()}</div>")
@@ -793,8 +909,8 @@ def cascade(book: Book, start: str | Period, end: str | None = None,
     --------
     >>> from kpi_kit.data import load_book
     >>> c = cascade(load_book(), "2026-07", "2026-09")
-    >>> c.goals["nrr_pct"], c.tree.table["level"].iloc[0]
-    (110.0, 'company')
+    >>> round(c.goals["nrr_pct"], 2), c.goals["nrr_annual_pct"], c.tree.table["level"].iloc[0]
+    (102.41, 110.0, 'company')
     """
     period = _as_period(start, end)
     parts = metric_parts(book, period, as_of, attribution=attribution)
@@ -806,10 +922,12 @@ def cascade(book: Book, start: str | Period, end: str | None = None,
     tree = _tree(book, period, as_of, targets, parts, slices, seg)
     notes = list(override_problems(book.targets, book.csm_ids()))
     for r in check.table.itertuples(index=False):
-        if r.kpi in ("grr_pct", "nrr_pct") and not _missing(r.segment_target) and r.segment_target < r.company_goal - _EPS:
+        if r.kpi in RETENTION_KPIS and not _missing(r.segment_target) and r.segment_target < r.company_goal - _EPS:
+            # period with period: segment period targets blended vs the company's period goal
             short = (r.company_goal - r.segment_target) / 100.0 * r.weight_total
+            goal = retention_target_text(r.company_goal, r.company_goal_annual, period.months)
             notes.append(f"Even with every account on its segment target, {r.label} reaches {fmt.pct(r.segment_target)} "
-                         f"on this book's segment mix, below the {fmt.pct(r.company_goal)} company goal "
-                         f"({fmt.money(short)} of ARR): raise segment targets or accept the gap.")
+                         f"for {period_words(period.months)} on this book's segment mix, below the company goal of "
+                         f"{goal} ({fmt.money(short)} of ARR): raise segment targets or accept the gap.")
     return Cascade(period=period, as_of=check.as_of, goals=targets.goals, targets=targets, check=check, tree=tree,
                    notes=tuple(notes))

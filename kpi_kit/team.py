@@ -280,7 +280,8 @@ def attainment_table(book: Book, start: str | Period, end: str | None = None,
     Columns: ``csm_id, csm_name`` then the columns of :attr:`kpi_kit.scorecard.Scorecard.table`
     (``kpi, label, kind, target, actual, attainment_pct, status, unit, higher_is_better, target_text,
     actual_text, gap``). Actuals come from one team pass (:func:`kpi_kit.metrics.metric_parts`),
-    targets from :func:`kpi_kit.cascade.csm_target_table`, attainment, status and gap sentence from
+    targets from :func:`kpi_kit.cascade.csm_target_table` (GRR / NRR: the period's share of the annual
+    rates in ``targets.yaml``, like the period's actuals), attainment, status and gap sentence from
     the scorecard's own functions — so every row equals the CSM's own scorecard (a test checks it).
     Pivot with :func:`attainment_matrix` for a side-by-side view.
     """

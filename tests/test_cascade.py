@@ -2,6 +2,15 @@
 
 Every expected value is worked out by hand in the comments. The period is Q2 2025: beginning ARR is
 March 2025, ending ARR June 2025; 3 months.
+
+GRR / NRR targets in targets.yaml are annual; a quarter is held to 100 × (annual / 100) ** (3/12).
+The quarterly rates used below (calculator, 4th root = ** 0.25):
+    GRR 94.8 -> 100 × 0.948 ** 0.25 = 98.67385   NRR 114 -> 100 × 1.14 ** 0.25 = 103.32995
+    GRR 95   -> 100 × 0.95 ** 0.25  = 98.72585   NRR 105 -> 100 × 1.05 ** 0.25 = 101.22722
+    GRR 80   -> 100 × 0.80 ** 0.25  = 94.57416   NRR 100 -> 100 × 1.00 ** 0.25 = 100
+    GRR 98   -> 100 × 0.98 ** 0.25  = 99.49621   NRR 120 -> 100 × 1.20 ** 0.25 = 104.66351
+    GRR 90   -> 100 × 0.90 ** 0.25  = 97.40037
+    company GRR 92 -> 100 × 0.92 ** 0.25 = 97.93704; company NRR 110 -> 100 × 1.10 ** 0.25 = 102.41137
 """
 
 from __future__ import annotations
@@ -17,6 +26,7 @@ from kpi_kit.cascade import (
     cascade_targets,
     cascade_tree,
     csm_target_table,
+    forecast_vs_goal,
     line_of_sight,
     rolled_up_target,
     rollup_check,
@@ -85,13 +95,18 @@ def book3(book_dir):
 def test_allocation_blends_segment_targets_by_beginning_arr(book3):
     t = csm_target_table(book3, Q2)
     # a: enterprise 600,000 + mid-market 400,000 = 1,000,000 -> weights 60 % / 40 %
-    #    GRR 98 × 0.6 + 90 × 0.4 = 58.8 + 36 = 94.8; NRR 120 × 0.6 + 105 × 0.4 = 72 + 42 = 114
-    assert t.at["a", "grr_pct"] == pytest.approx(94.8)
-    assert t.at["a", "nrr_pct"] == pytest.approx(114.0)
-    # b: all mid-market, but GRR overridden to 95 in targets.yaml; NRR = mid-market 105
-    assert (t.at["b", "grr_pct"], t.at["b", "nrr_pct"]) == (95.0, 105.0)
-    # c: all SMB -> GRR 80, NRR 100; calls overridden to 10 a month × 3 = 30, coverage 80, churn 8
-    assert (t.at["c", "grr_pct"], t.at["c", "nrr_pct"]) == (80.0, 100.0)
+    #    annual GRR 98 × 0.6 + 90 × 0.4 = 58.8 + 36 = 94.8; NRR 120 × 0.6 + 105 × 0.4 = 72 + 42 = 114
+    #    quarterly GRR target: 100 × 0.948 ** (3/12) = 98.67385 %; NRR 100 × 1.14 ** (3/12) = 103.32995 %
+    assert t.at["a", "grr_pct"] == pytest.approx(98.67385, abs=1e-5)
+    assert t.at["a", "nrr_pct"] == pytest.approx(103.32995, abs=1e-5)
+    # b: all mid-market, but GRR overridden to 95 a year in targets.yaml; NRR = mid-market 105 a year
+    #    quarter: GRR 100 × 0.95 ** 0.25 = 98.72585; NRR 100 × 1.05 ** 0.25 = 101.22722
+    assert t.at["b", "grr_pct"] == pytest.approx(98.72585, abs=1e-5)
+    assert t.at["b", "nrr_pct"] == pytest.approx(101.22722, abs=1e-5)
+    # c: all SMB -> annual GRR 80, NRR 100 -> quarter 100 × 0.8 ** 0.25 = 94.57416, 100 × 1 ** 0.25 = 100;
+    #    calls overridden to 10 a month × 3 = 30, coverage 80, churn 8
+    assert t.at["c", "grr_pct"] == pytest.approx(94.57416, abs=1e-5)
+    assert t.at["c", "nrr_pct"] == 100.0
     assert (t.at["c", "calls"], t.at["c", "coverage_pct"], t.at["c", "logo_churn_monthly_pct"]) == (30.0, 80.0, 8.0)
     # the activity standard for the others: 20 calls a month × 3 = 60; 4 SQLs a quarter
     assert (t.at["a", "calls"], t.at["b", "sqls"]) == (60.0, 4.0)
@@ -112,34 +127,46 @@ def test_cascade_targets_shares_and_mix(book3):
     assert ct.table.at["a", "mix_enterprise_pct"] == pytest.approx(60.0)
     assert ct.table.at["a", "mix_mid-market_pct"] == pytest.approx(40.0)
     assert ct.table.at["c", "overrides"] == "calls_per_month, coverage_pct, logo_churn_monthly_pct"
+    # the annual rates the quarter's targets come from: a's blend 94.8 / 114, b's override 95
+    assert ct.table.at["a", "grr_annual_pct"] == pytest.approx(94.8)
+    assert ct.table.at["a", "nrr_annual_pct"] == pytest.approx(114.0)
+    assert ct.table.at["b", "grr_annual_pct"] == 95.0
     assert "<table" in ct._repr_html_()
 
 
 def test_rollup_check_retention_shortfall_in_arr(book3):
     table = rollup_check(book3, Q2).table.set_index("kpi")
     grr, nrr = table.loc["grr_pct"], table.loc["nrr_pct"]
-    # CSM GRR targets weighted by beginning ARR: (94.8 × 1,000,000 + 95 × 500,000 + 80 × 500,000) / 2,000,000
-    #   = (94,800,000 + 47,500,000 + 40,000,000) / 2,000,000 = 91.15 % < 92 % goal
-    #   shortfall (92 − 91.15) / 100 × 2,000,000 = 17,000 of ARR
-    assert grr["company_goal"] == 92.0
-    assert grr["csm_target"] == pytest.approx(91.15)
-    assert grr["target_shortfall"] == pytest.approx(17_000)
+    # like with like: the company's quarterly goal 100 × 0.92 ** (3/12) = 97.93704 % (92 % a year)
+    # vs the CSMs' quarterly GRR targets weighted by beginning ARR:
+    #   (98.67385 × 1,000,000 + 98.72585 × 500,000 + 94.57416 × 500,000) / 2,000,000
+    #   = (98,673,850 + 49,362,925 + 47,287,080) / 2,000,000 = 195,323,855 / 2,000,000 = 97.66193 % < 97.93704 %
+    #   shortfall (97.93704 − 97.66193) / 100 × 2,000,000 = 0.27511 × 20,000 = 5,502.2 of ARR (±1 from rounding)
+    assert grr["company_goal"] == pytest.approx(97.93704, abs=1e-5)
+    assert grr["company_goal_annual"] == 92.0
+    assert grr["csm_target"] == pytest.approx(97.66193, abs=1e-5)
+    assert grr["target_shortfall"] == pytest.approx(5_502.2, abs=1)
     assert not grr["targets_reach_goal"]
-    assert grr["target_shortfall_text"] == "$17,000 of ARR short"
-    # segment targets alone, by the segments' beginning ARR (ent 600,000; mid 900,000; smb 500,000):
-    #   (98 × 600,000 + 90 × 900,000 + 80 × 500,000) / 2,000,000 = 179,800,000 / 2,000,000 = 89.9 %
-    assert grr["segment_target"] == pytest.approx(89.9)
-    # NRR: (114 × 1,000,000 + 105 × 500,000 + 100 × 500,000) / 2,000,000 = 216,500,000 / 2,000,000 = 108.25 %
-    #   shortfall (110 − 108.25) / 100 × 2,000,000 = 35,000 of ARR
-    assert nrr["csm_target"] == pytest.approx(108.25)
-    assert nrr["target_shortfall"] == pytest.approx(35_000)
-    # actuals: retained 600,000 + 380,000 + 500,000 + 0 + 300,000 = 1,780,000 -> GRR 89 %;
-    #   gap (92 − 89) / 100 × 2,000,000 = 60,000 of ARR
+    assert grr["target_shortfall_text"] == "$5,502 of ARR short"
+    # segment quarterly targets alone, by the segments' beginning ARR (ent 600,000; mid 900,000; smb 500,000):
+    #   (99.49621 × 600,000 + 97.40037 × 900,000 + 94.57416 × 500,000) / 2,000,000
+    #   = (59,697,726 + 87,660,333 + 47,287,080) / 2,000,000 = 194,645,139 / 2,000,000 = 97.32257 %
+    assert grr["segment_target"] == pytest.approx(97.32257, abs=1e-5)
+    # NRR: goal 100 × 1.10 ** (3/12) = 102.41137 %; CSM quarterly targets
+    #   (103.32995 × 1,000,000 + 101.22722 × 500,000 + 100 × 500,000) / 2,000,000
+    #   = (103,329,950 + 50,613,610 + 50,000,000) / 2,000,000 = 203,943,560 / 2,000,000 = 101.97178 %
+    #   shortfall (102.41137 − 101.97178) / 100 × 2,000,000 = 0.43959 × 20,000 = 8,791.8 of ARR
+    assert nrr["company_goal"] == pytest.approx(102.41137, abs=1e-5) and nrr["company_goal_annual"] == 110.0
+    assert nrr["csm_target"] == pytest.approx(101.97178, abs=1e-5)
+    assert nrr["target_shortfall"] == pytest.approx(8_791.8, abs=1)
+    # actuals: retained 600,000 + 380,000 + 500,000 + 0 + 300,000 = 1,780,000 -> GRR 89 % for the quarter;
+    #   gap (97.93704 − 89) / 100 × 2,000,000 = 8.93704 × 20,000 = 178,740.8 of ARR
     assert grr["team_actual"] == pytest.approx(89.0)
-    assert grr["actual_shortfall"] == pytest.approx(60_000)
-    # ending 630,000 + 380,000 + 500,000 + 0 + 310,000 = 1,820,000 -> NRR 91 %; gap 19 % × 2,000,000 = 380,000
+    assert grr["actual_shortfall"] == pytest.approx(178_740.8, abs=1)
+    # ending 630,000 + 380,000 + 500,000 + 0 + 310,000 = 1,820,000 -> NRR 91 %;
+    #   gap (102.41137 − 91) / 100 × 2,000,000 = 11.41137 × 20,000 = 228,227.4
     assert nrr["team_actual"] == pytest.approx(91.0)
-    assert nrr["actual_shortfall"] == pytest.approx(380_000)
+    assert nrr["actual_shortfall"] == pytest.approx(228_227.4, abs=1)
     assert not nrr["actual_reaches_goal"]
 
 
@@ -188,8 +215,11 @@ def test_cascade_notes_and_company_pipeline_goal(book_dir):
     notes = " | ".join(result.notes)
     assert "csms.zz: no CSM 'zz'" in notes
     assert "csms.a.call_per_month: not a target key" in notes
-    # segment targets alone give GRR 89.9 % < 92 %: (92 − 89.9) / 100 × 2,000,000 = 42,000 of ARR
-    assert "$42,000 of ARR" in notes
+    # segment quarterly targets alone give GRR 97.32257 % < the quarter's goal 97.93704 % (92 % a year)
+    #   (see test_rollup_check_retention_shortfall_in_arr): (97.93704 − 97.32257) / 100 × 2,000,000
+    #   = 0.61447 × 20,000 = 12,289.4 -> $12,289 of ARR
+    assert "$12,289 of ARR" in notes
+    assert "below the company goal of 97.9 % for the quarter (92.0 % a year)" in notes
     # company pipeline goal 400,000 a quarter; targets 3 × 100,000 = 300,000 -> 100,000 short
     row = result.check.table.set_index("kpi").loc["sql_pipeline"]
     assert (row["company_goal"], row["target_shortfall"]) == (400_000.0, 100_000.0)
@@ -199,26 +229,32 @@ def test_cascade_notes_and_company_pipeline_goal(book_dir):
 
 
 def test_targets_that_reach_the_goal_pass(book_dir):
-    # all enterprise: segment GRR 98 / NRR 120 are above the company's 92 / 110 -> no shortfall
+    # all enterprise: segment GRR 98 / NRR 120 a year are above the company's 92 / 110 -> no shortfall;
+    # per quarter GRR 99.49621 vs 97.93704 and NRR 104.66351 vs 102.41137
     files = three_csm_files(targets=None)
     for row in files["accounts"]:
         row["segment"] = "enterprise"
     check = rollup_check(load_book(book_dir(**files)), Q2)
     table = check.table.set_index("kpi")
-    # GRR targets 98 everywhere: (98 − 92) / 100 × 2,000,000 = 120,000 ahead -> shortfall −120,000
-    assert table.at["grr_pct", "target_shortfall"] == pytest.approx(-120_000)
-    assert table.at["grr_pct", "target_shortfall_text"] == "$120,000 of ARR ahead"
+    # GRR targets 98 a year everywhere = 99.49621 % a quarter:
+    #   (97.93704 − 99.49621) / 100 × 2,000,000 = −1.55917 × 20,000 = −31,183.4 -> 31,183 ahead
+    assert table.at["grr_pct", "target_shortfall"] == pytest.approx(-31_183.4, abs=1)
+    assert table.at["grr_pct", "target_shortfall_text"] == "$31,183 of ARR ahead"
     assert check.ok
 
 
 def test_line_of_sight_says_why(book3):
     los = line_of_sight(book3, "a", Q2).table.set_index("kpi")
     assert list(los.columns) == ["label", "kind", "target", "target_text", "serves", "explanation"]
-    assert los.at["grr_pct", "target"] == pytest.approx(94.8)
-    assert los.at["grr_pct", "serves"] == "company GRR 92.0 %"
+    # annual blend 94.8 % -> quarter 100 × 0.948 ** (3/12) = 98.67385 %
+    assert los.at["grr_pct", "target"] == pytest.approx(98.67385, abs=1e-5)
+    assert los.at["grr_pct", "target_text"] == "98.7 % for the quarter (94.8 % a year)"
+    # company goal 92 % a year = 100 × 0.92 ** 0.25 = 97.937 % for the quarter
+    assert los.at["grr_pct", "serves"] == "company GRR 97.9 % for the quarter (92.0 % a year)"
     why = los.at["grr_pct", "explanation"]
     # the blend (60 % / 40 %) and a's share: 1,000,000 of 2,000,000 = 50 %; one point = 1 % × 1,000,000 = 10,000
-    assert "enterprise 98.0 % × 60 %; mid-market 90.0 % × 40 %" in why and "= 94.8 %" in why
+    assert "enterprise 98.0 % × 60 %; mid-market 90.0 % × 40 %" in why and "= 94.8 % a year" in why
+    assert "100 × (0.948) ** (3/12) = 98.7 %" in why
     assert "50.0 % of the team's beginning ARR" in why and "$10,000 of ARR" in why
     assert "company SQL pipeline $300,000 this period" in los.at["sqls", "serves"]
     c = line_of_sight(book3, "c", Q2).table.set_index("kpi")
@@ -226,6 +262,8 @@ def test_line_of_sight_says_why(book3):
     assert c.at["calls", "target_text"] == "30"
     b = line_of_sight(book3, "b", Q2).table.set_index("kpi")
     assert "csms.b.grr_pct = 95" in b.at["grr_pct", "explanation"]
+    # b's override is annual too: 100 × 0.95 ** (3/12) = 98.72585 -> 98.7 %
+    assert "100 × (0.95) ** (3/12) = 98.7 %" in b.at["grr_pct", "explanation"]
 
 
 def test_cascade_tree_targets_and_actuals(book3):
@@ -235,25 +273,54 @@ def test_cascade_tree_targets_and_actuals(book3):
                                "Ben (b)", "smb", "Cy (c)"]
     assert list(t["depth"]) == [0, 1, 2, 1, 2, 2, 1, 2]
     company = t.iloc[0]
-    assert (company["grr_target"], company["nrr_target"]) == (92.0, 110.0)
+    # the company's quarterly goals: 100 × 0.92 ** (3/12) = 97.93704, 100 × 1.10 ** (3/12) = 102.41137
+    assert company["grr_target"] == pytest.approx(97.93704, abs=1e-5)
+    assert company["nrr_target"] == pytest.approx(102.41137, abs=1e-5)
+    assert (company["grr_target_annual"], company["nrr_target_annual"]) == (92.0, 110.0)
     assert company["grr_actual"] == pytest.approx(89.0) and company["nrr_actual"] == pytest.approx(91.0)
     mid = t.iloc[3]
     # mid-market accounts M1 + M2: begin 900,000; retained 380,000 + 500,000 = 880,000 -> 97.78 %
     assert mid["beginning_arr"] == 900_000 and mid["grr_actual"] == pytest.approx(100 * 880_000 / 900_000)
-    assert mid["grr_target"] == 90.0
+    # mid-market GRR 90 % a year -> 100 × 0.90 ** (3/12) = 97.40037 % for the quarter
+    assert mid["grr_target"] == pytest.approx(97.40037, abs=1e-5) and mid["grr_target_annual"] == 90.0
     ana_mid, ben = t.iloc[4], t.iloc[5]
-    # a's mid-market slice: M1 400,000 -> 380,000: GRR 95 % vs 90 (on track), NRR 95 % vs 105 -> 90.5 % at risk
-    assert ana_mid["grr_actual"] == pytest.approx(95.0) and ana_mid["grr_status"] == "on track"
-    assert ana_mid["nrr_target"] == 105.0 and ana_mid["nrr_status"] == "at risk"
-    # b's override GRR 95 applies to b's slice; share 500,000 / 2,000,000 = 25 %
-    assert ben["grr_target"] == 95.0 and ben["share_pct"] == pytest.approx(25.0)
+    # a's mid-market slice: M1 400,000 -> 380,000: GRR 95 % vs 97.40037 -> 95 / 97.40037 = 97.5 % at risk;
+    # NRR 95 % vs 100 × 1.05 ** (3/12) = 101.22722 -> 95 / 101.22722 = 93.8 % at risk
+    assert ana_mid["grr_actual"] == pytest.approx(95.0) and ana_mid["grr_status"] == "at risk"
+    assert ana_mid["nrr_target"] == pytest.approx(101.22722, abs=1e-5) and ana_mid["nrr_status"] == "at risk"
+    # b's override GRR 95 a year applies to b's slice: 100 × 0.95 ** (3/12) = 98.72585;
+    # share 500,000 / 2,000,000 = 25 %
+    assert ben["grr_target"] == pytest.approx(98.72585, abs=1e-5) and ben["grr_target_annual"] == 95.0
+    assert ben["share_pct"] == pytest.approx(25.0)
     # ARR adds up down the tree: segments 600,000 + 900,000 + 500,000 = company 2,000,000
     assert t.loc[t["depth"] == 1, "beginning_arr"].sum() == company["beginning_arr"] == 2_000_000
     nested = tree.nested()
     assert [child["name"] for child in nested["children"]] == ["enterprise", "mid-market", "smb"]
     assert [g["name"] for g in nested["children"][1]["children"]] == ["Ana (a)", "Ben (b)"]
+    assert nested["targets_annual"] == {"grr": 92.0, "nrr": 110.0}
     json.dumps(nested)
-    assert "padding-left" in tree._repr_html_()
+    html = tree._repr_html_()
+    assert "padding-left" in html and "GRR target for the quarter" in html and "(92.0 % a year)" in html
+
+
+def test_forecast_vs_goal_compares_the_quarter_with_the_quarter(book3):
+    # as of the period end the forecast is the actual ARR (no renewal dates: every account keeps its June ARR)
+    # plus the open SQL Q1 (E1, 50,000) at the team's conversion: a closed none; the team closed Q2 won,
+    # none lost in the 12 months -> q = 1 / 1 = 1, so 50,000 is expected expansion
+    fvg = forecast_vs_goal(book3, Q2, as_of="2025-06-30", n=50)
+    team = fvg.team
+    # retained 1,780,000 / 2,000,000 = 89 %; ending 1,820,000 + 50,000 = 1,870,000 -> 93.5 %
+    assert team["expected_grr_pct"] == pytest.approx(89.0) and team["expected_nrr_pct"] == pytest.approx(93.5)
+    # against the quarter's goals 97.93704 % (92 % a year) and 102.41137 % (110 % a year):
+    #   GRR (97.93704 − 89) × 20,000 = 178,740.8; NRR (102.41137 − 93.5) × 20,000 = 178,227.4
+    assert team["grr_target"] == pytest.approx(97.93704, abs=1e-5) and team["grr_target_annual"] == 92.0
+    assert team["nrr_target"] == pytest.approx(102.41137, abs=1e-5) and team["nrr_target_annual"] == 110.0
+    assert team["grr_gap_arr"] == pytest.approx(178_740.8, abs=1)
+    assert team["nrr_gap_arr"] == pytest.approx(178_227.4, abs=1)
+    # a's row: its own quarterly targets (98.67385 % from 94.8 % a year, see test_allocation_…)
+    a = fvg.table.set_index("csm_id").loc["a"]
+    assert a["grr_target"] == pytest.approx(98.67385, abs=1e-5) and a["grr_target_annual"] == pytest.approx(94.8)
+    assert "vs the company goal of 97.9 % for the quarter (92.0 % a year) ($178,741 of ARR short)" in fvg.sentence()
 
 
 def test_rule_helpers():

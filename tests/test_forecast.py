@@ -360,12 +360,18 @@ def test_forecast_expected_values_exact(forecast_book):
     assert fc.expected_nrr_pct == pytest.approx(100 * 480_875 / 600_000)
     assert sorted(fc.sqls["sql_id"]) == ["S1", "S2"]
     t = fc.table.set_index("kpi")
-    # mid-market targets GRR 90, NRR 105; gaps (90 − 76.5) % × 600,000 = 81,000 and 630,000 − 480,875 = 149,125
-    assert t.loc["grr_pct", "target"] == 90 and t.loc["nrr_pct", "target"] == 105
-    assert t.loc["grr_pct", "gap_arr"] == pytest.approx(81_000)
-    assert t.loc["nrr_pct", "gap_arr"] == pytest.approx(149_125)
-    # 76.5 / 90 = 0.85 -> behind
+    # mid-market targets GRR 90, NRR 105 a year; for the quarter 100 × 0.90 ** (3/12) = 97.40037 % and
+    # 100 × 1.05 ** (3/12) = 101.22722 %. Gaps (97.40037 − 76.5) % × 600,000 = 20.90037 × 6,000 = 125,402.2
+    # and (101.22722 − 80.14583) % × 600,000 = 21.08139 × 6,000 = 126,488.3 (80.14583 = 100 × 480,875 / 600,000)
+    assert t.loc["grr_pct", "target"] == pytest.approx(97.40037, abs=1e-5)
+    assert t.loc["nrr_pct", "target"] == pytest.approx(101.22722, abs=1e-5)
+    assert (t.loc["grr_pct", "target_annual"], t.loc["nrr_pct", "target_annual"]) == (90.0, 105.0)
+    assert (fc.grr_target_annual, fc.nrr_target_annual) == (90.0, 105.0)
+    assert t.loc["grr_pct", "gap_arr"] == pytest.approx(125_402.2, abs=1)
+    assert t.loc["nrr_pct", "gap_arr"] == pytest.approx(126_488.3, abs=1)
+    # 76.5 / 97.40037 = 0.785 -> behind
     assert t.loc["grr_pct", "status"] == "behind"
+    assert "vs target 97.4 % for the quarter (90.0 % a year), $125,402 of ARR short" in fc.sentence()
     assert fc.accounts.set_index("account_id")["p_renew"].round(6).to_dict() == {
         "A1": 0.95, "A2": 0.595, "A3": 1.0, "A4": 0.6, "A5": 0.85}
 
@@ -509,10 +515,12 @@ def test_attainment_samples(forecast_files, book_dir):
     assert sorted(s) == ["activity", "expansion", "retention"] and len(s["activity"]) == 4000
     again = attainment_samples(book, "csm_a", "2026-10..2026-12", "2026-10-31", n=4000, seed=3)
     assert np.array_equal(s["retention"], again["retention"]) and np.array_equal(s["activity"], again["activity"])
-    # retention: E[GRR] = 64.0417 % (see test_forecast_mid_period_uses_known_month) / 90 target = 0.71157;
+    # retention: E[GRR] = 64.0417 % (see test_forecast_mid_period_uses_known_month) / the quarter's target
+    # 100 × 0.90 ** (3/12) = 97.40037 % (90 % a year) = 0.640417 / 0.9740037 = 0.65751;
     # sd of GRR per draw: .95×.05×1e10 + .595×.405×1.5e5² = 4.75e8 + 5.422e9 = 5.897e9 -> 76,792 ARR =
-    # 12.80 points -> attainment sd 0.1422; SE over 4,000 draws 0.00225; 4 SE = 0.009
-    assert abs(s["retention"].mean() - 384_250 / 600_000 / 0.9) < 0.009
+    # 12.80 points -> attainment sd 12.80 / 97.40037 = 0.1314; SE over 4,000 draws 0.1314 / 63.25 = 0.00208;
+    # 4 SE = 0.0083
+    assert abs(s["retention"].mean() - 384_250 / 600_000 / 0.9740037) < 0.0083
     # activity: 10 calls in 31 of 92 days -> rate 10/31 a day; 61 days left -> mean 10 + 610/31 = 29.677;
     # target 60 -> 0.49462; Poisson sd sqrt(19.677) = 4.436 calls = 0.0739 attainment; 4 SE (4000) = 0.0047
     assert abs(s["activity"].mean() - (10 + 610 / 31) / 60) < 0.0047
