@@ -102,11 +102,26 @@ met AS (
   UNION
   SELECT k FROM due_p WHERE fa BETWEEN ws AND we AND fa <= DATE '{end_date}'
 ),
-lc AS (
+lc_a AS (
   SELECT csm_id,
-    count(*) FILTER (WHERE k IN (SELECT k FROM met)) AS lifecycle_met,
-    count(*) FILTER (WHERE k NOT IN (SELECT k FROM met) AND we < DATE '{end_date}') AS lifecycle_overdue
+    count(*) FILTER (WHERE k IN (SELECT k FROM met)) AS met_n,
+    count(*) FILTER (WHERE k NOT IN (SELECT k FROM met) AND we < DATE '{end_date}') AS overdue_n
   FROM due_p GROUP BY csm_id
+),
+esc AS (
+  SELECT bka.csm_id, e.opened_at + INTERVAL 24 HOUR AS lim,
+         (e.csm_engaged_at IS NOT NULL AND e.csm_engaged_at <= e.opened_at + INTERVAL 24 HOUR) AS ok
+  FROM escalations e JOIN bka USING (account_id)
+  WHERE e.opened_at >= TIMESTAMP '{start_date}' AND e.opened_at < TIMESTAMP '{end_date}' + INTERVAL 1 DAY
+),
+lc_e AS (
+  SELECT csm_id, count(*) FILTER (WHERE ok) AS met_n,
+         count(*) FILTER (WHERE NOT ok AND lim < TIMESTAMP '{end_date}') AS overdue_n
+  FROM esc GROUP BY csm_id
+),
+lc AS (
+  SELECT csm_id, sum(met_n) AS lifecycle_met, sum(overdue_n) AS lifecycle_overdue
+  FROM (SELECT * FROM lc_a UNION ALL SELECT * FROM lc_e) GROUP BY csm_id
 )
 SELECT c.csm_id,
   coalesce(calls, 0) AS calls, coalesce(touchpoints, 0) AS touchpoints, coalesce(qbrs, 0) AS qbrs,
@@ -174,7 +189,7 @@ def measure(engine: str, folder: Path) -> dict:
         con = duckdb.connect()
         frames = {
             "csms": book.csms, "accounts": book.accounts, "activities": book.activities, "sqls": book.sqls,
-            "risk_alerts": book.risk_alerts,
+            "risk_alerts": book.risk_alerts, "escalations": book.escalations,
             "arr_monthly": book.arr_monthly.assign(month=book.arr_monthly["month"].astype(str)),
         }
         for name, frame in frames.items():
