@@ -28,8 +28,9 @@ COMMANDS: dict[str, str] = {
     "metrics": "metrics",
     "learner-copies": "learner_copies",
     "payout": "payout",
-    "team": "team",
+    "report": "report",
     "import": "imports",
+    "team": "team",
 }
 
 
