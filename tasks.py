@@ -58,7 +58,8 @@ def demo(extra: list[str]) -> int:
 
 
 def test(extra: list[str]) -> int:
-    cmd = [str(PY), "-m", "pytest", "-n", "auto", "--dist", "loadgroup", "tests", *extra]
+    # tests/ plus the docstring examples of the package (they run on the sample book)
+    cmd = [str(PY), "-m", "pytest", "-n", "auto", "--dist", "loadgroup", "tests", "--doctest-modules", "kpi_kit", *extra]
     rc = run(cmd)
     if rc == 5:  # pytest: no tests were collected -> that is a failure, not a pass
         say("pytest collected no tests: failing on purpose")
