@@ -23,6 +23,8 @@ from typing import Literal
 
 import pandas as pd
 
+from kpi_kit.problems import Problem
+
 ExcelEpoch = Literal["1900", "1904"]
 
 #: Words read as true / false by :func:`parse_bool` (compared after trimming, ignoring case).
@@ -644,22 +646,8 @@ def normalise_ids(values: pd.Series) -> pd.Series:
     return out.where(out != "")
 
 
-@dataclass(frozen=True)
-class QualityProblem:
-    """A row that cannot be cleaned automatically (``row`` is the spreadsheet row)."""
-
-    file: str
-    row: int | None
-    column: str | None
-    value: str | None
-    message: str
-    severity: Literal["error", "warning"] = "error"
-
-    def __str__(self) -> str:
-        where = self.file + ("" if self.row is None else f" row {self.row}")
-        where += "" if self.column is None else f", column {self.column}"
-        value = "" if self.value is None else f" {self.value!r}:"
-        return f"{where}:{value} {self.message}"
+#: A row that cannot be cleaned automatically (``row`` is the spreadsheet row): the kit's shared problem record.
+QualityProblem = Problem
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from kpi_kit.errors import KitError
+from kpi_kit.problems import Problem
 
 Kind = Literal["text", "id", "number", "date", "month", "timestamp", "bool", "enum"]
 
@@ -115,27 +116,6 @@ EXPECTED_TEXT: dict[str, str] = {
     "timestamp": "a date-time such as 2026-03-31T14:05:00 or 2026-03-31T14:05:00-07:00",
     "bool": "true or false (also yes/no, 1/0)",
 }
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with a book. ``row`` is the spreadsheet row (header = 1), None for a whole file/column."""
-
-    file: str
-    row: int | None
-    column: str | None
-    value: str | None
-    message: str
-    severity: Literal["error", "warning"] = "error"
-
-    def __str__(self) -> str:
-        where = self.file
-        if self.row is not None:
-            where += f" row {self.row}"
-        if self.column is not None:
-            where += f", column {self.column}"
-        value = "" if self.value is None else f" {self.value!r}:"
-        return f"{where}:{value} {self.message}"
 
 
 class BookError(KitError):
