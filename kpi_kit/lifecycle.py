@@ -57,13 +57,17 @@ def required_touchpoints(accounts: pd.DataFrame, alerts: pd.DataFrame | None,
     customer_since, renewal_date) and ``alerts`` (account_id, flagged_date, optional first_action_date)."""
     parts: list[pd.DataFrame] = []
     base = accounts[["account_id", "csm_id", "customer_since", "renewal_date"]]
+    # only accounts with a touchpoint that can fall due in [start, end] (the same rows, far fewer to build)
+    first_due, last_due = ONBOARDING[0][1], ONBOARDING[-1][1]
+    onboarding = base.loc[(base["customer_since"] >= start - _days(last_due)) & (base["customer_since"] <= end - _days(first_due))]
+    renew = base.loc[(base["renewal_date"] >= start + _days(min(RENEWAL_DAYS))) &
+                     (base["renewal_date"] <= end + _days(max(RENEWAL_DAYS)))]
     for purpose, due, w0, w1 in ONBOARDING:
         parts.append(pd.DataFrame({
-            "account_id": base["account_id"], "csm_id": base["csm_id"], "touchpoint": purpose,
-            "anchor": base["customer_since"], "due": base["customer_since"] + _days(due),
-            "window_start": base["customer_since"] + _days(w0), "window_end": base["customer_since"] + _days(w1),
+            "account_id": onboarding["account_id"], "csm_id": onboarding["csm_id"], "touchpoint": purpose,
+            "anchor": onboarding["customer_since"], "due": onboarding["customer_since"] + _days(due),
+            "window_start": onboarding["customer_since"] + _days(w0), "window_end": onboarding["customer_since"] + _days(w1),
         }))
-    renew = base[base["renewal_date"].notna()]
     for days in RENEWAL_DAYS:
         due = renew["renewal_date"] - _days(days)
         parts.append(pd.DataFrame({
