@@ -59,6 +59,8 @@ if TYPE_CHECKING:
 
 #: The report template (kept in the repository, next to the other notebooks).
 TEMPLATE = Path(__file__).resolve().parent.parent / "notebooks" / "reports" / "csm_report.ipynb"
+#: The manager's team report (every CSM side by side), rendered once per run next to the CSM reports.
+TEAM_TEMPLATE = TEMPLATE.with_name("team_report.ipynb")
 #: Templates shipped with the package (the index page and the nbconvert "kpi_report" template).
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 KERNEL_NAME = "python3"
@@ -199,12 +201,16 @@ class ReportJob:
     template: str
     out_dir: str
     cell_timeout: int | None = CELL_TIMEOUT
+    team: bool = False  # the team report: no csm_id parameter
 
     @property
     def parameters(self) -> dict[str, str]:
         """The template's parameters, as real Python strings (``"0042"`` stays ``"0042"``)."""
-        return {"csm_id": self.csm_id, "start": self.start, "end": self.end,
-                "data_dir": self.data_dir, "as_of": self.as_of}
+        params = {"csm_id": self.csm_id, "start": self.start, "end": self.end,
+                  "data_dir": self.data_dir, "as_of": self.as_of}
+        if self.team:
+            del params["csm_id"]
+        return params
 
 
 @dataclass(frozen=True)
@@ -239,10 +245,14 @@ class ReportRun:
     seconds: float
     warnings: tuple[str, ...] = ()
     team: pd.DataFrame | None = field(default=None, repr=False)
+    team_report: ReportResult | None = None
 
     @property
     def failed(self) -> tuple[ReportResult, ...]:
-        return tuple(r for r in self.results if not r.ok)
+        """Failed CSM reports, and the team report when it failed."""
+        extra = (self.team_report,) if self.team_report is not None and not self.team_report.ok else ()
+        return tuple(r for r in self.results if not r.ok) + extra
+
 
     @property
     def ok(self) -> bool:
@@ -516,6 +526,7 @@ def run_reports(
     template: str | Path | None = None,
     progress: bool | None = None,
     cell_timeout: int | None = CELL_TIMEOUT,
+    team_report: bool = True,
 ) -> ReportRun:
     """Run the CSM report template once per CSM; write notebooks, HTML, ``index.html`` and a team CSV.
 
@@ -542,6 +553,9 @@ def run_reports(
         Show a tqdm progress bar on stderr (default: only when stderr is a terminal).
     cell_timeout
         Seconds a single cell may run before its report fails (``None``: no limit).
+    team_report
+        Also render the manager's team report (:data:`TEAM_TEMPLATE`, every CSM side by side) as
+        ``team_report.html`` / ``.ipynb``, linked from the index. A failed team report makes the exit code 1.
 
     Returns
     -------
@@ -595,11 +609,18 @@ def run_reports(
             out_dir=str(period_dir), cell_timeout=cell_timeout,
         ))
 
+    team_job = None
+    if team_report and TEAM_TEMPLATE.is_file():
+        team_job = ReportJob(csm_id="team", csm_name="Team", stem="team_report", start=str(period.start),
+                             end=str(period.end), data_dir=data_param, as_of=as_of_text, template=str(TEAM_TEMPLATE),
+                             out_dir=str(period_dir), cell_timeout=cell_timeout, team=True)
+        jobs.insert(0, team_job)  # the longest job first
+    team_result: ReportResult | None = None
     n_workers = max(1, min(workers or os.cpu_count() or 1, len(jobs)))
     warnings: list[str] = []
     from tqdm.auto import tqdm
 
-    with tqdm(total=len(requested), desc=f"reports {period}", unit="report", file=sys.stderr,
+    with tqdm(total=len(requested) + (team_job is not None), desc=f"reports {period}", unit="report", file=sys.stderr,
               disable=None if progress is None else not progress, leave=False) as bar:
         bar.update(len(results))  # unknown ids: already decided
         pool = ProcessPoolExecutor(max_workers=n_workers, mp_context=pool_context(), initializer=_init_worker)
@@ -616,7 +637,10 @@ def run_reports(
                 except Exception as exc:  # the worker process itself died
                     result = ReportResult(csm_id=job.csm_id, csm_name=job.csm_name, ok=False, notebook=None,
                                           html=None, error=f"worker crashed: {type(exc).__name__}: {exc}")
-                results[job.csm_id] = result
+                if job.team:
+                    team_result = result
+                else:
+                    results[job.csm_id] = result
                 if result.stderr:
                     bar.write(f"[{job.csm_id}] " + result.stderr.replace("\n", f"\n[{job.csm_id}] "),
                               file=sys.stderr)
@@ -628,14 +652,15 @@ def run_reports(
 
     ordered = tuple(results[c] for c in requested)
     index_path, csv_path = period_dir / "index.html", period_dir / "team_scorecard.csv"
-    index_html, csv_frame = build_index(book, period, ordered, team, as_of_text, period_dir)
+    team_href = team_result.html.name if team_result is not None and team_result.ok and team_result.html else ""
+    index_html, csv_frame = build_index(book, period, ordered, team, as_of_text, period_dir, team_href=team_href)
     from kpi_kit.fmt import atomic_write_text, write_safe_csv
 
     write_safe_csv(csv_frame, csv_path)
     atomic_write_text(index_path, index_html)
     return ReportRun(period=period, out_dir=period_dir, results=ordered, index=index_path, scorecard_csv=csv_path,
                      workers=n_workers if jobs else 0, seconds=time.perf_counter() - t0,
-                     warnings=tuple(warnings), team=team)
+                     warnings=tuple(warnings), team=team, team_report=team_result)
 
 
 def parse_period_args(start: str | None, end: str | None) -> Period | None:
@@ -686,7 +711,7 @@ def scorecard_statuses(book: Book, period: Period, team: pd.DataFrame) -> dict[s
 
 
 def build_index(book: Book, period: Period, results: Sequence[ReportResult], team: pd.DataFrame | None,
-                as_of: str, period_dir: Path) -> tuple[str, pd.DataFrame]:
+                as_of: str, period_dir: Path, team_href: str = "") -> tuple[str, pd.DataFrame]:
     """The ``index.html`` text (all data HTML-escaped by jinja2) and the team CSV frame."""
     import jinja2
     import pandas as pd
@@ -732,7 +757,7 @@ def build_index(book: Book, period: Period, results: Sequence[ReportResult], tea
         n_ok=len(results) - n_failed, n_failed=n_failed, n_total=len(results),
         kpi_columns=[{"label": label} for _, label, _ in INDEX_KPIS] if team is not None else [],
         rows=[{**row, "kpis": row["kpis"] if team is not None else []} for row in rows],
-        team=team_cells, notes=notes,
+        team=team_cells, notes=notes, team_href=quote(team_href) if team_href else "",
     )
     # object dtype: counts stay 3 (not 3.0) and missing values are empty cells
     return html, pd.DataFrame(csv_rows, dtype=object)
