@@ -62,7 +62,9 @@ def tiny_book(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def two_csm_run(tiny_book: Path, tmp_path_factory: pytest.TempPathFactory) -> report.ReportRun:
     out = tmp_path_factory.mktemp("reports")
-    return report.run_reports(data_dir=tiny_book, csm_ids=["0042", "csm_b"], out_dir=out, workers=2, progress=False)
+    # the team report (a separate template, tested with it) is left out to keep this file fast
+    return report.run_reports(data_dir=tiny_book, csm_ids=["0042", "csm_b"], out_dir=out, workers=2, progress=False,
+                              team_report=False)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -175,7 +177,7 @@ def test_broken_and_unknown_csm_fail_alone_with_nonzero_exit(tiny_book: Path, tm
     (period_dir / "csm_b.html").write_text("old report", encoding="utf-8")
     (period_dir / "csm_b.ipynb").write_text("{}", encoding="utf-8")
 
-    code = main(["report", "--data", str(tiny_book), "--out", str(out), "--workers", "2",
+    code = main(["report", "--data", str(tiny_book), "--out", str(out), "--workers", "2", "--no-team-report",
                  "--template", str(template), "--csm", "0042", "csm_b", "--csm", "nobody"])
     printed = capsys.readouterr()
     assert code == 1
@@ -202,7 +204,8 @@ def test_broken_and_unknown_csm_fail_alone_with_nonzero_exit(tiny_book: Path, tm
 
 
 def test_unknown_csm_fails_with_valid_ids_and_still_writes_index(tiny_book: Path, tmp_path: Path) -> None:
-    run = report.run_reports(data_dir=tiny_book, csm_ids=["nobody"], out_dir=tmp_path, progress=False)
+    run = report.run_reports(data_dir=tiny_book, csm_ids=["nobody"], out_dir=tmp_path, progress=False,
+                             team_report=False)
     assert run.exit_code == 1
     (result,) = run.results
     assert not result.ok and result.notebook is None and result.html is None
@@ -399,5 +402,7 @@ def test_cli_parses_repeated_csm_options() -> None:
 
     args = build_parser().parse_args(["report", "--csm", "a", "b", "--csm", "0042", "--workers", "3"])
     assert args.csm_ids == ["a", "b", "0042"] and args.workers == 3 and args.out == "reports"
+    assert args.team_report is True
+    assert build_parser().parse_args(["report", "--no-team-report"]).team_report is False
     with pytest.raises(SystemExit):
         build_parser().parse_args(["report", "--workers", "0"])

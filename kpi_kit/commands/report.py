@@ -38,6 +38,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                         help="date for as-of KPIs such as renewals in the next 90 days (default: last day of --end)")
     parser.add_argument("--template", metavar="NOTEBOOK", default=None,
                         help="report notebook to run (default: notebooks/reports/csm_report.ipynb)")
+    parser.add_argument("--no-team-report", dest="team_report", action="store_false",
+                        help="skip the manager's team report (notebooks/reports/team_report.ipynb)")
     parser.set_defaults(func=run)
     return parser
 
@@ -47,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
 
     result = run_reports(
         data_dir=args.data, start=args.start, end=args.end, csm_ids=args.csm_ids, out_dir=args.out,
-        workers=args.workers, as_of=args.as_of, template=args.template,
+        workers=args.workers, as_of=args.as_of, template=args.template, team_report=args.team_report,
     )
     print(result.summary())
     return result.exit_code
