@@ -80,6 +80,13 @@ def safe_csv_cell(value: Any) -> Any:
     return value
 
 
+def umask_mode(path: Path) -> None:
+    """Give ``path`` the permissions an ordinary new file or folder gets (``mkstemp``/``mkdtemp`` make them private)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(path, (0o777 if Path(path).is_dir() else 0o666) & ~mask)
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` to a temp file beside ``path`` and rename it into place (never half-written)."""
     path = Path(path)
@@ -88,6 +95,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
+        umask_mode(Path(tmp))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -1036,6 +1036,9 @@ def write_book(built: BuiltBook, out: Path, *, force: bool = False, mapping_path
         raise KitError(f"{out} already exists and is not empty; choose a new --out folder or pass --force to replace it")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.importing-", dir=out.parent))
+    from kpi_kit.fmt import umask_mode
+
+    umask_mode(tmp)  # the finished book is an ordinary folder, not a private temp folder
     rows: dict[str, int] = {}
     try:
         frames = dict(built.frames)

@@ -1112,6 +1112,9 @@ def _write_atomically(out_dir: Path, contents: Mapping[str, bytes]) -> None:
     parent = out_dir.parent
     parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=parent))
+    from kpi_kit.fmt import umask_mode
+
+    umask_mode(tmp)  # the finished book is an ordinary folder, not a private temp folder
     old: Path | None = None
     try:
         for name in sorted(contents):

@@ -429,6 +429,9 @@ def _temp_beside(path: Path) -> Path:
     """An empty hidden temp file next to ``path`` with the same suffix (papermill wants ``.ipynb``)."""
     fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}")
     os.close(fd)
+    from kpi_kit.fmt import umask_mode
+
+    umask_mode(Path(name))  # the report becomes an ordinary readable file, not a private temp file
     return Path(name)
 
 

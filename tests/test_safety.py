@@ -270,3 +270,18 @@ def test_per_csm_reports_show_nothing_of_another_csm(tmp_path: Path) -> None:
         own_html = next(p for p in files if p.suffix == ".html").read_text(encoding="utf-8")
         assert LEAK_BOOK[csm]["name"] in own_html
         assert all(name in own_html for name, _, _ in LEAK_BOOK[csm]["accounts"].values())
+
+
+def test_written_files_get_ordinary_permissions(tmp_path):
+    """Atomic writes go through a private temp file; the result must be readable like any new file."""
+    import os
+    import stat
+
+    from kpi_kit.fmt import atomic_write_text
+
+    mask = os.umask(0o022)
+    try:
+        atomic_write_text(tmp_path / "out.html", "<p>x</p>")
+        assert stat.S_IMODE((tmp_path / "out.html").stat().st_mode) == 0o644
+    finally:
+        os.umask(mask)
