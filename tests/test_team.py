@@ -226,3 +226,17 @@ def test_team_notebook_runs_on_sample(tmp_path):
     text = json.dumps([c.get("outputs", []) for c in nb.cells])
     assert "Roll-up check" in text and "KPI cascade" in text
     assert "<svg" in text  # charts rendered as static SVG (offline)
+
+
+@pytest.mark.slow
+def test_report_run_renders_the_team_report_and_links_it(tmp_path):
+    from kpi_kit.report import run_reports
+
+    run = run_reports(csm_ids=["csm_01"], out_dir=tmp_path, workers=2, progress=False)
+    assert run.exit_code == 0, run.summary()
+    assert run.team_report is not None and run.team_report.ok
+    team_html = (run.out_dir / "team_report.html").read_text(encoding="utf-8")
+    # the manager's report shows every CSM side by side
+    for name in load_book().csms["csm_name"]:
+        assert name in team_html
+    assert 'href="team_report.html"' in run.index.read_text(encoding="utf-8")
