@@ -132,6 +132,8 @@ class HarmlessNoiseFilter(logging.Filter):
 
 
 _STEM_OK = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+#: File stems the run itself uses (index.html, team_report.html, team_scorecard.csv).
+_RESERVED_STEMS = frozenset({"index", "team_report", "team_scorecard"})
 
 
 def report_stem(csm_id: str) -> str:
@@ -145,7 +147,8 @@ def report_stem(csm_id: str) -> str:
     >>> report_stem("../etc/passwd")
     'etc_passwd-e96c47ea'
     """
-    if _STEM_OK.fullmatch(csm_id) and not csm_id.endswith((".ipynb", ".html")) and csm_id.lower() != "index":
+    if (_STEM_OK.fullmatch(csm_id) and not csm_id.endswith((".ipynb", ".html"))
+            and csm_id.lower() not in _RESERVED_STEMS):
         return csm_id
     slug = re.sub(r"[^A-Za-z0-9._-]+", "_", csm_id).strip("._-")[:60] or "csm"
     return f"{slug}-{hashlib.sha1(csm_id.encode('utf-8')).hexdigest()[:8]}"

@@ -278,9 +278,10 @@ def test_external_resources_finds_scripts_styles_fonts_images() -> None:
 def test_report_stem_keeps_plain_ids_and_never_escapes_the_folder() -> None:
     assert report.report_stem("0042") == "0042"
     assert report.report_stem("csm_01") == "csm_01"
-    for evil in ("../../etc/passwd", "a/b", "..", ".hidden", "index", "x.html", "<b>"):
+    for evil in ("../../etc/passwd", "a/b", "..", ".hidden", "index", "team_report", "Team_Scorecard", "x.html", "<b>"):
         stem = report.report_stem(evil)
-        assert "/" not in stem and "\\" not in stem and not stem.startswith(".") and stem != "index"
+        assert "/" not in stem and "\\" not in stem and not stem.startswith(".")
+        assert stem.lower() not in ("index", "team_report", "team_scorecard")
         assert re.fullmatch(r"[A-Za-z0-9._-]+", stem)
     assert report.report_stem("a/b") != report.report_stem("a_b")  # distinct ids -> distinct files
 
