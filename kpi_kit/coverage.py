@@ -118,13 +118,7 @@ def uncovered_accounts(book: Book, csm_id: str, period: Period, as_of: str | pd.
     last = acts.loc[acts["date"] < period.start_date].groupby("account_id")["date"].max()
     out = books.loc[~books["account_id"].isin(touched)].copy()
     out["last_touch"] = pd.Series(last.reindex(out["account_id"]).to_numpy(), index=out.index).astype("datetime64[us]")
-    out["arr"] = out["arr"].astype("float64")
-    recorded = book.recorded("activities")
-    if not recorded:
-        out = out.iloc[0:0]
-    out = out.sort_values(["arr", "account_id"], ascending=[False, True], kind="mergesort").reset_index(drop=True)
-    out.attrs["recorded"] = recorded
-    return out
+    return activity_account_list(book, out)
 
 
 # --------------------------------------------------------------------------------------------
@@ -417,3 +411,15 @@ def coverage_rota(book: Book, csm_id: str, period: Period, as_of: str | pd.Times
     table = table.sort_values(["week", "account_name", "account_id"], kind="mergesort")
     table = table[["week", "focus", "account_id", "account_name", "segment", "arr", "reason"]].reset_index(drop=True)
     return CoverageRota(csm_id=csm_id, as_of=str(day.date()), table=table)
+
+
+def activity_account_list(book: Book, accounts: pd.DataFrame) -> pd.DataFrame:
+    """An account list judged on activities, ready to show: ARR as float, largest first (ties by id),
+    empty when the book does not record activities; ``attrs["recorded"]`` says which."""
+    out = accounts.assign(arr=accounts["arr"].astype("float64"))
+    recorded = book.recorded("activities")
+    if not recorded:
+        out = out.iloc[0:0]
+    out = out.sort_values(["arr", "account_id"], ascending=[False, True], kind="mergesort").reset_index(drop=True)
+    out.attrs["recorded"] = recorded
+    return out

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from kpi_kit import fmt
+from kpi_kit.coverage import activity_account_list
 from kpi_kit.data import Book
 from kpi_kit.errors import KitError
 from kpi_kit.metrics import account_arr, as_of_date, csm_metrics, lifecycle_table
@@ -159,13 +160,7 @@ def qbr_gaps(book: Book, csm_id: str, period: Period, as_of: str | pd.Timestamp 
     in_period = qbrs.loc[period.contains(qbrs["date"]), "account_id"].unique()
     out = live.loc[~live["account_id"].isin(in_period)].copy()
     out["last_qbr"] = pd.Series(last.reindex(out["account_id"]).to_numpy(), index=out.index).astype("datetime64[us]")
-    out["arr"] = out["arr"].astype("float64")
-    recorded = book.recorded("activities")
-    if not recorded:
-        out = out.iloc[0:0]
-    out = out.sort_values(["arr", "account_id"], ascending=[False, True], kind="mergesort").reset_index(drop=True)
-    out.attrs["recorded"] = recorded
-    return out
+    return activity_account_list(book, out)
 
 
 # --------------------------------------------------------------------------------------------
