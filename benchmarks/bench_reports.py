@@ -113,7 +113,8 @@ def main() -> None:
     parser.add_argument("--data", default=None, help="book folder (default: the bundled sample book)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--ablation", action="store_true",
-                        help="also run (b) with KPI_KIT_ALLOW_SLOW_IMPORTS=1 (rfc3987_syntax imported)")
+                        help="also run (b) with KPI_KIT_ALLOW_SLOW_IMPORTS=1 (rfc3987_syntax imported) "
+                             "and with --fresh-kernels (no kernel reuse)")
     parser.add_argument("--team", action="store_true", help="also time the default run, with the team report")
     parser.add_argument("--keep", action="store_true", help="keep the output folder")
     args = parser.parse_args()
@@ -167,6 +168,8 @@ def main() -> None:
             env = {**os.environ, "KPI_KIT_ALLOW_SLOW_IMPORTS": "1"}
             slow = timed(runner_cmd("runner_slow"), env=env, key="b_slow")
             print(f"    same, rfc3987_syntax imported (ablation)  {slow:6.1f} s   cpu {CPU['b_slow']:6.1f} s")
+            fresh = timed(runner_cmd("runner_fresh") + ["--fresh-kernels"], key="b_fresh")
+            print(f"    same, a new kernel per report (ablation)  {fresh:6.1f} s   cpu {CPU['b_fresh']:6.1f} s")
 
         budget = 1.3 * floor * len(csm_ids) / args.workers
         print()

@@ -13,9 +13,7 @@ network); the report's HTML export uses it so charts render without a CDN.
 
 from __future__ import annotations
 
-import hashlib
-import json
-import re
+import os
 from collections.abc import Sequence
 
 import altair as alt
@@ -23,9 +21,10 @@ import pandas as pd
 
 from kpi_kit.errors import KitError
 from kpi_kit.strategic import QUADRANTS
+from kpi_kit.svg import DEFER_ENV, spec_renderer, spec_to_svg, svg_renderer
 
 __all__ = [
-    "arr_bridge_chart", "coverage_by_segment_chart", "coverage_heatmap", "payout_curve", "quadrant", "to_svg",
+    "arr_bridge_chart", "coverage_by_segment_chart", "coverage_heatmap", "enable_renderer", "payout_curve", "quadrant", "to_svg",
     "touches_vs_target",
 ]
 
@@ -296,40 +295,12 @@ def payout_curve(points: pd.DataFrame, y: str = "variable_payout", current: floa
     return alt.layer(*layers).properties(title=title, width=WIDTH, height=HEIGHT)
 
 
-def _vl_version() -> str | None:
-    """The Vega-Lite version altair writes (``"6.4"``) when vl-convert bundles it, else vl-convert's default."""
-    import vl_convert as vlc
-
-    wanted = ".".join(alt.SCHEMA_VERSION.lstrip("v").split(".")[:2])
-    return wanted if wanted in vlc.get_vegalite_versions() else None
-
-
-_SVG_ID = re.compile(r'\bid="([^"]+)"')
-
-
-def _stable_ids(svg: str, spec_json: str) -> str:
-    """Rename the SVG's element ids (``gradient_7``, ``clip12``) to ``c<hash>-<n>``.
-
-    vl-convert numbers gradients and clip paths with a process-wide counter, so the same chart
-    rendered twice differs, and two charts inlined in one HTML page can share an id (the second
-    chart would then borrow the first one's gradient). A prefix from the spec's hash makes the
-    ids deterministic and unique per chart.
-    """
-    ids = list(dict.fromkeys(_SVG_ID.findall(svg)))
-    if not ids:
-        return svg
-    prefix = "c" + hashlib.sha256(spec_json.encode("utf-8")).hexdigest()[:10]
-    mapping = {old: f"{prefix}-{n}" for n, old in enumerate(ids)}
-    pattern = re.compile(r'(\bid="|url\(#|href="#)(' + "|".join(map(re.escape, ids)) + r')(?=[")])')
-    return pattern.sub(lambda m: m.group(1) + mapping[m.group(2)], svg)
-
-
 def to_svg(chart: alt.TopLevelMixin) -> str:
     """Render ``chart`` to an SVG string with vl-convert: offline, deterministic, no external references.
 
     vl-convert is told to load nothing from the network (``allowed_base_urls=[]``); the charts embed
     their data, so nothing is needed. Element ids are renamed from the spec's hash (see
-    :func:`_stable_ids`), so the same chart always gives the same bytes and several charts can be
+    :func:`kpi_kit.svg.stable_ids`), so the same chart always gives the same bytes and several charts can be
     inlined in one HTML page. The result can be written to a ``.svg`` file or inlined in HTML.
 
     Examples
@@ -339,10 +310,21 @@ def to_svg(chart: alt.TopLevelMixin) -> str:
     >>> svg.startswith("<svg")
     True
     """
-    import vl_convert as vlc
-
     if not isinstance(chart, alt.TopLevelMixin):
         raise KitError(f"to_svg: expected an altair chart, got {type(chart).__name__}")
-    spec = chart.to_dict()
-    svg = vlc.vegalite_to_svg(spec, vl_version=_vl_version(), allowed_base_urls=[])
-    return _stable_ids(svg, json.dumps(spec, sort_keys=True))
+    return spec_to_svg(chart.to_dict())
+
+
+def enable_renderer() -> str:
+    """Make altair display charts as static SVG (offline, deterministic ids); returns the renderer's name.
+
+    Registers two renderers: ``kpi_kit_svg`` (:func:`kpi_kit.svg.svg_renderer`, the default) and
+    ``kpi_kit_spec`` (:func:`kpi_kit.svg.spec_renderer`), enabled instead when the environment variable
+    :data:`kpi_kit.svg.DEFER_ENV` is ``1`` — set by ``kpi-kit report`` for its kernels, whose charts the
+    runner's long-lived workers render (see :mod:`kpi_kit.svg`).
+    """
+    alt.renderers.register("kpi_kit_svg", svg_renderer)
+    alt.renderers.register("kpi_kit_spec", spec_renderer)
+    name = "kpi_kit_spec" if os.environ.get(DEFER_ENV) == "1" else "kpi_kit_svg"
+    alt.renderers.enable(name)
+    return name

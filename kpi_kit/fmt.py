@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import html
 import math
-import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
+# file helpers live in kpi_kit.fileio (no pandas there); re-exported here for existing callers
+from kpi_kit.fileio import atomic_write_bytes, atomic_write_text, umask_mode  # noqa: F401
 
 NO_DATA = "no data"
 
@@ -78,32 +79,6 @@ def safe_csv_cell(value: Any) -> Any:
     if isinstance(value, str) and value.startswith(FORMULA_START):
         return "'" + value
     return value
-
-
-def umask_mode(path: Path) -> None:
-    """Give ``path`` the permissions an ordinary new file or folder gets (``mkstemp``/``mkdtemp`` make them private)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    os.chmod(path, (0o777 if Path(path).is_dir() else 0o666) & ~mask)
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temp file beside ``path`` and rename it into place (never half-written)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        umask_mode(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_text(path: Path, content: str) -> None:
-    atomic_write_bytes(path, content.encode("utf-8"))
 
 
 def write_safe_csv(frame: pd.DataFrame, path: Path, columns: Iterable[str] | None = None) -> None:

@@ -7,6 +7,7 @@ and one CLI run with a deliberately broken CSM, so the file stays well under a m
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import logging
 import re
@@ -18,6 +19,7 @@ import pytest
 from kpi_kit import report
 from kpi_kit.cli import main
 from kpi_kit.data import load_book
+from kpi_kit.errors import KitError
 from kpi_kit.periods import Period
 
 # The brief's check: any src= / href= pointing at http(s):// or a protocol-relative // address.
@@ -407,3 +409,138 @@ def test_cli_parses_repeated_csm_options() -> None:
     assert build_parser().parse_args(["report", "--no-team-report"]).team_report is False
     with pytest.raises(SystemExit):
         build_parser().parse_args(["report", "--workers", "0"])
+
+
+# ------------------------------------------------------------------------------------------------
+# start-up savings: the validated book handed to the kernels, charts rendered by the workers
+# ------------------------------------------------------------------------------------------------
+
+PROBE_CELL = """import sys
+from kpi_kit import bookcache, data
+import kpi_kit
+kpi_kit.setup_notebook()
+print("cache hit:", bookcache.lookup(data.resolve_book_path(data_dir or None)) is not None)
+print("pandera imported:", "pandera" in sys.modules)
+import altair as alt, pandas as pd
+alt.Chart(pd.DataFrame({"x": [1, 2]})).mark_bar().encode(x="x:O", y="x:Q")"""
+
+
+@pytest.mark.slow
+def test_kernels_reuse_the_runners_book_and_workers_render_their_charts(tiny_book: Path, tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from kpi_kit import svg
+
+    made: list[str] = []
+    real_mkdtemp = report.tempfile.mkdtemp
+
+    def recording_mkdtemp(*args: object, **kwargs: object) -> str:
+        path = real_mkdtemp(*args, **kwargs)
+        if Path(path).name.startswith("kpi-kit-book-"):  # not multiprocessing's own temp folder
+            made.append(path)
+        return path
+
+    monkeypatch.setattr(report.tempfile, "mkdtemp", recording_mkdtemp)
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                           "language": "python"}})
+    params = nbformat.v4.new_code_cell('csm_id = ""\nstart = ""\nend = ""\ndata_dir = ""\nas_of = ""')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_code_cell(PROBE_CELL)]
+    template = tmp_path / "probe.ipynb"
+    nbformat.write(nb, template)
+    run = report.run_reports(data_dir=tiny_book, csm_ids=["0042"], out_dir=tmp_path / "out", workers=1,
+                             template=template, progress=False, team_report=False)
+    assert run.exit_code == 0, run.summary()
+    outputs = nbformat.read(run.results[0].notebook, as_version=4).cells[-1].outputs
+    printed = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
+    assert "cache hit: True" in printed and "pandera imported: False" in printed
+    (chart,) = [o for o in outputs if o.output_type == "execute_result"]
+    assert list(chart.data) == [svg.SVG_MIME] and chart.data[svg.SVG_MIME].startswith("<svg")
+    assert svg.SPEC_MIME not in run.results[0].html.read_text(encoding="utf-8")
+    assert made and not any(Path(d).exists() for d in made)  # the private cache folder is gone
+
+
+def test_the_private_book_cache_is_removed_even_when_nothing_runs(tiny_book: Path, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    made: list[str] = []
+    real_mkdtemp = report.tempfile.mkdtemp
+
+    def recording_mkdtemp(*args: object, **kwargs: object) -> str:
+        path = real_mkdtemp(*args, **kwargs)
+        if Path(path).name.startswith("kpi-kit-book-"):  # not multiprocessing's own temp folder
+            assert oct(Path(path).stat().st_mode & 0o777) == "0o700"  # only the user can read the pickled book
+            made.append(path)
+        return path
+
+    monkeypatch.setattr(report.tempfile, "mkdtemp", recording_mkdtemp)
+    run = report.run_reports(data_dir=tiny_book, csm_ids=["nobody"], out_dir=tmp_path, progress=False)
+    assert run.exit_code == 1 and run.team_report is None  # no known CSM: no team report either
+    assert made and not any(Path(d).exists() for d in made)
+    with pytest.raises(KitError, match="no book at"):
+        report.run_reports(data_dir=tmp_path / "no-such-book", out_dir=tmp_path, progress=False)
+    assert len(made) == 2 and not Path(made[1]).exists()
+
+
+LEAK_CELL = """import os
+assert "previous_csm" not in globals(), f"state of {previous_csm} survived into this report"
+previous_csm = csm_id
+print("pid", os.getpid(), "cwd", os.getcwd())
+if csm_id == DIE_FOR:
+    os._exit(3)"""
+
+
+def _probe_template(tmp_path: Path, die_for: str) -> Path:
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                           "language": "python"}})
+    params = nbformat.v4.new_code_cell('csm_id = ""\nstart = ""\nend = ""\ndata_dir = ""\nas_of = ""')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_code_cell(f"DIE_FOR = {die_for!r}"), nbformat.v4.new_code_cell(LEAK_CELL)]
+    template = tmp_path / f"leak_{die_for or 'none'}.ipynb"
+    nbformat.write(nb, template)
+    return template
+
+
+def _printed(result: report.ReportResult) -> str:
+    cells = nbformat.read(result.notebook, as_version=4).cells
+    return "".join(o.get("text", "") for c in cells for o in c.get("outputs", []) if o.output_type == "stream")
+
+
+@pytest.mark.slow
+def test_a_reused_kernel_starts_each_report_clean_and_a_dead_one_is_replaced(tiny_book: Path, tmp_path: Path) -> None:
+    template = _probe_template(tmp_path, die_for="")
+    run = report.run_reports(data_dir=tiny_book, csm_ids=["0042", "csm_b"], out_dir=tmp_path / "a", workers=1,
+                             template=template, progress=False, team_report=False)
+    assert run.exit_code == 0, run.summary()  # csm_b's report did not see 0042's variable
+    first, second = (_printed(r) for r in run.results)
+    assert first.split()[1] == second.split()[1]  # one worker, one kernel process for both reports
+    assert f"cwd {template.parent}" in first and f"cwd {template.parent}" in second
+    for r in run.results:
+        nb = nbformat.read(r.notebook, as_version=4)
+        assert [c.execution_count for c in nb.cells if c.cell_type == "code"] == [1, 2, 3, 4]  # as in a fresh kernel
+
+    dying = report.run_reports(data_dir=tiny_book, csm_ids=["0042", "csm_b"], out_dir=tmp_path / "b", workers=1,
+                               template=_probe_template(tmp_path, die_for="0042"), progress=False, team_report=False)
+    died, survived = dying.results
+    assert not died.ok and "DeadKernelError" in (died.error or "")
+    assert survived.ok, survived.error  # a new kernel took over
+
+    fresh = report.run_reports(data_dir=tiny_book, csm_ids=["0042", "csm_b"], out_dir=tmp_path / "c", workers=1,
+                               template=template, progress=False, team_report=False, reuse_kernels=False)
+    assert fresh.exit_code == 0, fresh.summary()
+    assert len({_printed(r).split()[1] for r in fresh.results}) == 2  # --fresh-kernels: a kernel per report
+
+
+def test_summary_names_a_failed_team_report_with_its_error_and_notebook(tmp_path: Path) -> None:
+    ok = report.ReportResult(csm_id="csm_a", csm_name="A", ok=True, notebook=tmp_path / "csm_a.ipynb",
+                             html=tmp_path / "csm_a.html")
+    team = report.ReportResult(csm_id="team", csm_name="Team", ok=False, notebook=tmp_path / "team_report.failed.ipynb",
+                               html=None, error="cell [4] raised ValueError: no CSMs")
+    run = report.ReportRun(period=Period.parse("2026-07", "2026-09"), out_dir=tmp_path, results=(ok,),
+                           index=tmp_path / "index.html", scorecard_csv=tmp_path / "team_scorecard.csv", workers=1,
+                           seconds=1.0, team_report=team)
+    text = run.summary()
+    assert "FAILED  team report  cell [4] raised ValueError: no CSMs" in text
+    assert "team_report.failed.ipynb" in text
+    assert "1 of 2 report(s) failed: team report" in text and run.exit_code == 1
+    passed = dataclasses.replace(run, team_report=dataclasses.replace(team, ok=True, html=tmp_path / "team_report.html",
+                                                                      error=None))
+    assert "team:     " in passed.summary() and "team_report.html" in passed.summary() and passed.exit_code == 0

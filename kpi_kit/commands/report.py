@@ -40,6 +40,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                         help="report notebook to run (default: notebooks/reports/csm_report.ipynb)")
     parser.add_argument("--no-team-report", dest="team_report", action="store_false",
                         help="skip the manager's team report (notebooks/reports/team_report.ipynb)")
+    parser.add_argument("--fresh-kernels", dest="reuse_kernels", action="store_false",
+                        help="start a new kernel for every report (default: each worker reuses one kernel, "
+                             "reset between reports)")
     parser.set_defaults(func=run)
     return parser
 
@@ -50,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
     result = run_reports(
         data_dir=args.data, start=args.start, end=args.end, csm_ids=args.csm_ids, out_dir=args.out,
         workers=args.workers, as_of=args.as_of, template=args.template, team_report=args.team_report,
+        reuse_kernels=args.reuse_kernels,
     )
     print(result.summary())
     return result.exit_code
