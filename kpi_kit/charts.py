@@ -5,7 +5,7 @@ Every builder takes an **already aggregated** frame (from :mod:`kpi_kit.strategi
 raw activity rows — so a chart carries a handful of rows, far below altair's 5,000-row limit.
 Builders are deterministic: no random ids, no selections with generated names, months as ordinal
 ``"YYYY-MM"`` strings (never temporal fields, so the viewer's time zone cannot shift a month).
-Titles and axis labels are plain words; money axes are formatted as dollars.
+Titles and axis labels are plain words; money axes show the currency ($ for USD, the ISO code otherwise).
 
 :func:`to_svg` renders a chart to a self-contained SVG string through vl-convert (offline, no
 network); the report's HTML export uses it so charts render without a CDN.
@@ -32,6 +32,21 @@ __all__ = [
 WIDTH, HEIGHT = 480, 260
 #: d3-format strings used on axes and labels.
 MONEY, MONEY_SHORT, PCT = "$,.0f", "$,.3~s", ".0f"
+
+
+def money_formats(currency: str = "USD") -> tuple[str, str, str]:
+    """Axis format, short label format and axis-title suffix for amounts in ``currency`` (ISO code).
+
+    d3-format's ``$`` is the locale's dollar sign, right only for USD; other currencies get plain numbers
+    and the code in the axis title, so a EUR book never shows "$".
+
+    >>> money_formats("USD"), money_formats("eur")
+    (('$,.0f', '$,.3~s', 'USD'), (',.0f', ',.3~s', 'EUR'))
+    """
+    code = str(currency).strip().upper() or "USD"
+    if code == "USD":
+        return MONEY, MONEY_SHORT, code
+    return MONEY.lstrip("$"), MONEY_SHORT.lstrip("$"), code
 
 #: Colours (colour-blind-safe Tableau 10 tones) by meaning.
 INCREASE, DECREASE, TOTAL, NEUTRAL, TARGET = "#59a14f", "#e15759", "#4e79a7", "#bab0ac", "#222222"
@@ -97,13 +112,15 @@ def touches_vs_target(monthly: pd.DataFrame) -> alt.LayerChart:
         title="Calls and touchpoints per month (bars) vs monthly target (black line)", width=WIDTH, height=HEIGHT)
 
 
-def arr_bridge_chart(bridge: pd.DataFrame) -> alt.LayerChart:
+def arr_bridge_chart(bridge: pd.DataFrame, currency: str = "USD") -> alt.LayerChart:
     """The ARR bridge as a waterfall: totals in blue, increases in green, decreases in red.
 
     Parameters
     ----------
     bridge
         :func:`kpi_kit.strategic.arr_bridge` — ``step, label, kind, amount, bar_start, bar_end``.
+    currency
+        ISO code of the amounts (``book.reporting_currency``); see :func:`money_formats`.
 
     Examples
     --------
@@ -114,19 +131,20 @@ def arr_bridge_chart(bridge: pd.DataFrame) -> alt.LayerChart:
     '$,.0f'
     """
     _require(bridge, ["step", "label", "kind", "amount", "bar_start", "bar_end"], "arr_bridge_chart")
+    money, money_short, code = money_formats(currency)
     order = bridge.sort_values("step")["label"].astype(str).tolist()
     base = alt.Chart(bridge)
     x = alt.X("label:N", sort=order, title=None, axis=alt.Axis(labelAngle=0, labelLimit=110))
     bars = base.mark_bar(size=40).encode(
         x=x,
-        y=alt.Y("bar_start:Q", title="ARR (USD)", axis=alt.Axis(format=MONEY)),
+        y=alt.Y("bar_start:Q", title=f"ARR ({code})", axis=alt.Axis(format=money)),
         y2="bar_end:Q",
         color=alt.Color("kind:N", title=None, legend=None,
                         scale=alt.Scale(domain=["total", "increase", "decrease"], range=[TOTAL, INCREASE, DECREASE])),
-        tooltip=[alt.Tooltip("label:N", title="Step"), alt.Tooltip("amount:Q", title="Amount", format=MONEY)],
+        tooltip=[alt.Tooltip("label:N", title="Step"), alt.Tooltip("amount:Q", title=f"Amount ({code})", format=money)],
     )
     labels = base.mark_text(dy=-6, baseline="bottom", fontSize=11).encode(
-        x=x, y=alt.Y("top:Q"), text=alt.Text("amount:Q", format=MONEY_SHORT),
+        x=x, y=alt.Y("top:Q"), text=alt.Text("amount:Q", format=money_short),
     ).transform_calculate(top="max(datum.bar_start, datum.bar_end)")
     return alt.layer(bars, labels).properties(title="ARR bridge: beginning to ending ARR", width=WIDTH + 120,
                                               height=HEIGHT)
@@ -254,7 +272,8 @@ def quadrant(team_table: pd.DataFrame, leading_ok: float = 95.0, lagging_ok: flo
         title="Activity vs outcomes: leading and lagging attainment per CSM", width=WIDTH, height=WIDTH * 3 // 4)
 
 
-def payout_curve(points: pd.DataFrame, y: str = "variable_payout", current: float | None = None) -> alt.LayerChart:
+def payout_curve(points: pd.DataFrame, y: str = "variable_payout", current: float | None = None,
+                 currency: str = "USD") -> alt.LayerChart:
     """The comp plan's payout curve: attainment (%) on x, payout on y; optional marker at ``current``.
 
     Parameters
@@ -266,6 +285,8 @@ def payout_curve(points: pd.DataFrame, y: str = "variable_payout", current: floa
         (payout as % of the variable target).
     current
         An attainment (percent) to mark with a dashed vertical line, e.g. the CSM's own.
+    currency
+        ISO code of the plan's pay (``CompPlan.currency``); see :func:`money_formats`.
 
     Examples
     --------
@@ -274,8 +295,9 @@ def payout_curve(points: pd.DataFrame, y: str = "variable_payout", current: floa
     >>> payout_curve(p).to_dict()["layer"][0]["encoding"]["y"]["axis"]["format"]
     '$,.0f'
     """
-    titles = {"variable_payout": ("Variable payout (USD, annual)", MONEY),
-              "total_earnings": ("Total earnings (USD, annual)", MONEY),
+    money, _, code = money_formats(currency)
+    titles = {"variable_payout": (f"Variable payout ({code}, annual)", money),
+              "total_earnings": (f"Total earnings ({code}, annual)", money),
               "multiple_pct": ("Payout (% of variable target)", PCT)}
     if y not in titles:
         raise KitError(f"payout_curve: y = {y!r}; expected one of {', '.join(titles)}")

@@ -242,10 +242,10 @@ def _slider(value: float, lo: float, hi: float, description: str, whole: bool = 
                                readout_format=".1f", style=_SLIDER_STYLE, layout=_SLIDER_LAYOUT)
 
 
-def _curve_svg(points: pd.DataFrame, current: float | None) -> str:
+def _curve_svg(points: pd.DataFrame, current: float | None, currency: str = "USD") -> str:
     from kpi_kit import charts
 
-    return charts.to_svg(charts.payout_curve(points, current=current))
+    return charts.to_svg(charts.payout_curve(points, current=current, currency=currency))
 
 
 def comp_explorer(plan: CompPlan | Mapping[str, Any] | None = None,
@@ -301,7 +301,7 @@ def comp_explorer(plan: CompPlan | Mapping[str, Any] | None = None,
                          f"total earnings {money_cents(result['total_earnings'])} · overall attainment "
                          f"{fmt.pct(result['attainment_pct'], 2)}</p><p>{fmt.text(result['summary'])}</p>")
         if chart:
-            curve.value = _curve_svg(points, float(result["attainment_pct"]))
+            curve.value = _curve_svg(points, float(result["attainment_pct"]), used.currency)
 
     for w in controls.values():
         w.observe(update, names="value")
@@ -437,7 +437,7 @@ def scorecard_view(book: Book, csm_id: str, period: Period | str, as_of: str | p
         drawn["Calls and touchpoints per month"] = charts.touches_vs_target(strategic.monthly_touches(book, csm_id, per, as_of))
     else:
         notes.append("This book does not record CSM activities, so there is no calls and touchpoints chart.")
-    drawn["ARR bridge"] = charts.arr_bridge_chart(strategic.arr_bridge(book, csm_id, per))
+    drawn["ARR bridge"] = charts.arr_bridge_chart(strategic.arr_bridge(book, csm_id, per), currency=book.reporting_currency)
     return {"scorecard": card, "diagnosis": card.diagnosis(), "charts": drawn, "notes": notes}
 
 

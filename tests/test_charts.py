@@ -294,3 +294,15 @@ def test_charts_from_a_book_with_more_activities_than_altair_allows(book_dir):
         rows = _frame_rows(spec, frame)
         assert len(rows) == len(frame) <= 7, name     # 3 months, 7 bridge steps, 1 segment, 2 CSMs x 3 months
         assert "X1" not in json.dumps(spec), name     # no activity ids anywhere
+
+
+def test_money_axes_show_the_books_currency_never_a_dollar_for_euros():
+    bridge = pd.DataFrame({"step": [1, 2], "label": ["Beginning ARR", "Expansion"], "kind": ["total", "increase"],
+                           "amount": [100.0, 20.0], "bar_start": [0.0, 100.0], "bar_end": [100.0, 120.0]})
+    eur = json.dumps(charts.arr_bridge_chart(bridge, currency="EUR").to_dict())
+    assert '"ARR (EUR)"' in eur and "$" not in eur.replace("$schema", "")
+    usd = charts.arr_bridge_chart(bridge).to_dict()["layer"][0]["encoding"]["y"]
+    assert usd["title"] == "ARR (USD)" and usd["axis"]["format"] == "$,.0f"
+    points = pd.DataFrame({"attainment_pct": [0.0, 100.0], "variable_payout": [0.0, 20000.0]})
+    gbp = charts.payout_curve(points, currency="GBP").to_dict()["layer"][0]["encoding"]["y"]
+    assert gbp["title"] == "Variable payout (GBP, annual)" and gbp["axis"]["format"] == ",.0f"
