@@ -425,42 +425,9 @@ import altair as alt, pandas as pd
 alt.Chart(pd.DataFrame({"x": [1, 2]})).mark_bar().encode(x="x:O", y="x:Q")"""
 
 
-@pytest.mark.slow
-def test_kernels_reuse_the_runners_book_and_workers_render_their_charts(tiny_book: Path, tmp_path: Path,
-                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    from kpi_kit import svg
-
-    made: list[str] = []
-    real_mkdtemp = report.tempfile.mkdtemp
-
-    def recording_mkdtemp(*args: object, **kwargs: object) -> str:
-        path = real_mkdtemp(*args, **kwargs)
-        if Path(path).name.startswith("kpi-kit-book-"):  # not multiprocessing's own temp folder
-            made.append(path)
-        return path
-
-    monkeypatch.setattr(report.tempfile, "mkdtemp", recording_mkdtemp)
-    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                                           "language": "python"}})
-    params = nbformat.v4.new_code_cell('csm_id = ""\nstart = ""\nend = ""\ndata_dir = ""\nas_of = ""')
-    params.metadata["tags"] = ["parameters"]
-    nb.cells = [params, nbformat.v4.new_code_cell(PROBE_CELL)]
-    template = tmp_path / "probe.ipynb"
-    nbformat.write(nb, template)
-    run = report.run_reports(data_dir=tiny_book, csm_ids=["0042"], out_dir=tmp_path / "out", workers=1,
-                             template=template, progress=False, team_report=False)
-    assert run.exit_code == 0, run.summary()
-    outputs = nbformat.read(run.results[0].notebook, as_version=4).cells[-1].outputs
-    printed = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
-    assert "cache hit: True" in printed and "pandera imported: False" in printed
-    (chart,) = [o for o in outputs if o.output_type == "execute_result"]
-    assert list(chart.data) == [svg.SVG_MIME] and chart.data[svg.SVG_MIME].startswith("<svg")
-    assert svg.SPEC_MIME not in run.results[0].html.read_text(encoding="utf-8")
-    assert made and not any(Path(d).exists() for d in made)  # the private cache folder is gone
-
-
-def test_the_private_book_cache_is_removed_even_when_nothing_runs(tiny_book: Path, tmp_path: Path,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture()
+def cache_dirs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The runner's private book-cache folders created during the test (checked for mode 0700)."""
     made: list[str] = []
     real_mkdtemp = report.tempfile.mkdtemp
 
@@ -472,12 +439,47 @@ def test_the_private_book_cache_is_removed_even_when_nothing_runs(tiny_book: Pat
         return path
 
     monkeypatch.setattr(report.tempfile, "mkdtemp", recording_mkdtemp)
+    return made
+
+
+def _template(tmp_path: Path, name: str, *cells: str) -> Path:
+    """A report template: the standard parameters cell, then ``cells``."""
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                           "language": "python"}})
+    params = nbformat.v4.new_code_cell('csm_id = ""\nstart = ""\nend = ""\ndata_dir = ""\nas_of = ""')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, *(nbformat.v4.new_code_cell(c) for c in cells)]
+    template = tmp_path / name
+    nbformat.write(nb, template)
+    return template
+
+
+@pytest.mark.slow
+def test_kernels_reuse_the_runners_book_and_workers_render_their_charts(tiny_book: Path, tmp_path: Path,
+                                                                         cache_dirs: list[str]) -> None:
+    from kpi_kit import svg
+
+    template = _template(tmp_path, "probe.ipynb", PROBE_CELL)
+    run = report.run_reports(data_dir=tiny_book, csm_ids=["0042"], out_dir=tmp_path / "out", workers=1,
+                             template=template, progress=False, team_report=False)
+    assert run.exit_code == 0, run.summary()
+    outputs = nbformat.read(run.results[0].notebook, as_version=4).cells[-1].outputs
+    printed = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
+    assert "cache hit: True" in printed and "pandera imported: False" in printed
+    (chart,) = [o for o in outputs if o.output_type == "execute_result"]
+    assert list(chart.data) == [svg.SVG_MIME] and chart.data[svg.SVG_MIME].startswith("<svg")
+    assert svg.SPEC_MIME not in run.results[0].html.read_text(encoding="utf-8")
+    assert cache_dirs and not any(Path(d).exists() for d in cache_dirs)  # the private cache folder is gone
+
+
+def test_the_private_book_cache_is_removed_even_when_nothing_runs(tiny_book: Path, tmp_path: Path,
+                                                                  cache_dirs: list[str]) -> None:
     run = report.run_reports(data_dir=tiny_book, csm_ids=["nobody"], out_dir=tmp_path, progress=False)
     assert run.exit_code == 1 and run.team_report is None  # no known CSM: no team report either
-    assert made and not any(Path(d).exists() for d in made)
+    assert cache_dirs and not any(Path(d).exists() for d in cache_dirs)
     with pytest.raises(KitError, match="no book at"):
         report.run_reports(data_dir=tmp_path / "no-such-book", out_dir=tmp_path, progress=False)
-    assert len(made) == 2 and not Path(made[1]).exists()
+    assert len(cache_dirs) == 2 and not Path(cache_dirs[1]).exists()
 
 
 LEAK_CELL = """import os
@@ -489,14 +491,7 @@ if csm_id == DIE_FOR:
 
 
 def _probe_template(tmp_path: Path, die_for: str) -> Path:
-    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                                           "language": "python"}})
-    params = nbformat.v4.new_code_cell('csm_id = ""\nstart = ""\nend = ""\ndata_dir = ""\nas_of = ""')
-    params.metadata["tags"] = ["parameters"]
-    nb.cells = [params, nbformat.v4.new_code_cell(f"DIE_FOR = {die_for!r}"), nbformat.v4.new_code_cell(LEAK_CELL)]
-    template = tmp_path / f"leak_{die_for or 'none'}.ipynb"
-    nbformat.write(nb, template)
-    return template
+    return _template(tmp_path, f"leak_{die_for or 'none'}.ipynb", f"DIE_FOR = {die_for!r}", LEAK_CELL)
 
 
 def _printed(result: report.ReportResult) -> str:
