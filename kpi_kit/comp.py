@@ -32,6 +32,7 @@ Decimal('100000')
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import numbers
 from collections.abc import Iterable, Mapping, Sequence
@@ -42,6 +43,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from kpi_kit import fmt
 from kpi_kit.errors import KitError
 
 __all__ = [
@@ -739,6 +741,12 @@ class PayStatement:
         Variable pay, computed unrounded and rounded half-up to cents once.
     total_earnings
         ``base + variable_payout`` (both already in cents).
+    label
+        Free text shown in the notebook view.
+    kpi_currency
+        ISO code of money KPIs' targets and actuals (e.g. ``sql_pipeline``): the book's
+        ``reporting_currency``, which may differ from the plan's pay ``currency``. Empty = the plan's
+        currency. Display only.
     """
 
     plan: CompPlan
@@ -751,6 +759,7 @@ class PayStatement:
     variable_payout: Decimal
     total_earnings: Decimal
     label: str = ""
+    kpi_currency: str = ""
 
     @property
     def ote(self) -> Decimal:
@@ -806,16 +815,63 @@ class PayStatement:
             ],
         }
 
+    def display_table(self) -> pd.DataFrame:
+        """:attr:`table` as text for people: percentages and money instead of raw ratios.
+
+        Same rows and column names as :attr:`table`. ``target`` / ``actual`` are in the KPI's own unit
+        (:data:`kpi_kit.scorecard.KPIS`: ``"95.0 %"``, ``"$120,000"`` in :attr:`kpi_currency`, or a
+        count); ``attainment`` and ``multiple`` (payout as a share of the variable target) are percent
+        with one decimal (``0.952`` -> ``"95.2 %"``), ``weight`` is the exact percentage (``"45 %"``),
+        ``payout`` is money in the plan's currency with cents (``"$2,446.88"``). A target or actual that
+        does not exist (the single ``overall`` line of :func:`pay_at`) is ``"—"``. Display only: pay is
+        computed from the exact values, never from this text.
+
+        Examples
+        --------
+        >>> s = statement(None, {"retention": (90, 85.68), "expansion": (100, 100), "activity": (60, 60)}, months=3)
+        >>> s.display_table().loc[0, ["target", "actual", "attainment", "weight"]].tolist()
+        ['90.0 %', '85.7 %', '95.2 %', '45 %']
+        """
+        from kpi_kit.scorecard import KPIS
+
+        units = {kpi: unit for kpi, _label, _kind, unit, _hib in KPIS}
+        kpi_cur = self.kpi_currency or self.plan.currency
+
+        def value(d: Decimal | None, kpi: str) -> str:
+            if d is None:
+                return "—"
+            unit = units.get(kpi, "count")
+            if unit == "pct":
+                return fmt.pct(float(d))
+            if unit == "money":
+                return fmt.money(float(d), kpi_cur)
+            return fmt.count(float(d))
+
+        return pd.DataFrame({
+            "metric": pd.array([ln.metric for ln in self.lines], dtype="str"),
+            "kpi": pd.array([ln.kpi for ln in self.lines], dtype="str"),
+            "target": pd.array([value(ln.target, ln.kpi) for ln in self.lines], dtype="str"),
+            "actual": pd.array([value(ln.actual, ln.kpi) for ln in self.lines], dtype="str"),
+            "attainment": pd.array([fmt.pct(float(ln.attainment * HUNDRED)) for ln in self.lines], dtype="str"),
+            "weight": pd.array([_fmt_pct(ln.weight) for ln in self.lines], dtype="str"),
+            "multiple": pd.array([fmt.pct(float(ln.multiple * HUNDRED)) for ln in self.lines], dtype="str"),
+            "payout": pd.array([fmt.money(ln.payout, self.plan.currency, 2) for ln in self.lines], dtype="str"),
+        })
+
     def _repr_html_(self) -> str:
         c = self.plan.currency
+
+        def m(x: Decimal) -> str:
+            return fmt.text(fmt.money(x, c, 2))
+
         head = (
-            f"<p><strong>Pay statement{' — ' + self.label if self.label else ''}</strong> "
-            f"({self.plan.name}, {self.months} months)<br>"
-            f"attainment {_fmt_pct(self.attainment.quantize(Decimal('0.0001')))}, variable payout {c} {self.variable_payout:,.2f} "
-            f"of {c} {self.variable_target:,.2f}; base {c} {self.base:,.2f}; "
-            f"total earnings {c} {self.total_earnings:,.2f} (OTE {c} {self.ote:,.2f})</p>"
+            f"<p><strong>Pay statement{' — ' + fmt.text(self.label) if self.label else ''}</strong> "
+            f"({fmt.text(self.plan.name)}, {self.months} months)<br>"
+            f"attainment {_fmt_pct(self.attainment.quantize(Decimal('0.0001')))}, variable payout "
+            f"{m(self.variable_payout)} of {m(self.variable_target)}; base {m(self.base)}; "
+            f"total earnings {m(self.total_earnings)} (OTE {m(self.ote)})</p>"
         )
-        return head + self.table.to_html(index=False)
+        return head + self.display_table().to_html(index=False, escape=True)
 
 
 def _allocate_cents(total: Decimal, parts: Sequence[Decimal]) -> list[Decimal]:
@@ -872,7 +928,8 @@ def pay_at(plan: CompPlan | None, attainment: Any, *, months: int = 12, label: s
     return _build(plan, months, [(spec, None, None, a)], label)
 
 
-def statement(plan: CompPlan | None, metrics: Any, *, months: int = 12, label: str = "") -> PayStatement:
+def statement(plan: CompPlan | None, metrics: Any, *, months: int = 12, label: str = "",
+              kpi_currency: str | None = None) -> PayStatement:
     """Per-metric attainment -> weighted variable payout -> total earnings.
 
     Parameters
@@ -890,6 +947,9 @@ def statement(plan: CompPlan | None, metrics: Any, *, months: int = 12, label: s
         Length of the period: base and variable target are ``annual × months / 12``.
     label
         Free text shown in the notebook view (e.g. ``"csm_01 2026-07..2026-09"``).
+    kpi_currency
+        ISO code of money KPIs (``book.reporting_currency``) for :meth:`PayStatement.display_table`;
+        default: the plan's currency. Display only.
 
     Returns
     -------
@@ -917,7 +977,8 @@ def statement(plan: CompPlan | None, metrics: Any, *, months: int = 12, label: s
         att = metric_attainment(t, x, lower_is_better=spec.lower_is_better, cap=plan.metric_attainment_cap,
                                 metric=f"{spec.name} ({spec.kpi})")
         rows.append((spec, as_decimal(t), as_decimal(x), att))
-    return _build(plan, months, rows, label)
+    built = _build(plan, months, rows, label)
+    return dataclasses.replace(built, kpi_currency=str(kpi_currency).strip().upper()) if kpi_currency else built
 
 
 def _is_missing(v: Any) -> bool:

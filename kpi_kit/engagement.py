@@ -13,6 +13,10 @@ Vocabulary (the KPIs themselves are defined in ``data/README.md`` and computed b
 **strategic accounts**
     the ``enterprise`` segment (the seed's QBR range, 3–5 a quarter, is "for strategic accounts").
 
+**ARR** in the tables (``arr``, ``begin``, ``retained`` …)
+    comes from :func:`kpi_kit.metrics.account_arr`, in ``book.reporting_currency``: in a book with
+    several currencies, USD at constant currency (the rates of the period's first day).
+
 Every function is pure (no I/O, no printing). When the book does not record activities
 (``book.recorded("activities")`` is False, e.g. the RavenStack import) the activity figures are
 missing values (``<NA>`` / ``None``), never 0, and the result says ``recorded = False``.

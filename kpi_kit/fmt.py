@@ -24,16 +24,45 @@ def is_missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA
 
 
-def money(value: Any, currency: str = "$", digits: int = 0) -> str:
-    """``1234567.8`` -> ``"$1,234,568"``; negative -> ``"-$1,500"``; None -> ``"no data"``.
+#: Symbols written before the amount; any other ISO code is written as ``"CHF 1,250"``.
+CURRENCY_SYMBOLS: dict[str, str] = {"USD": "$", "EUR": "€", "GBP": "£"}
+
+
+def currency_prefix(currency: str = "USD") -> str:
+    """What :func:`money` writes before an amount of ``currency``.
+
+    ``USD`` -> ``"$"``, ``EUR`` -> ``"€"``, ``GBP`` -> ``"£"`` (:data:`CURRENCY_SYMBOLS`); any other
+    three-letter ISO 4217 code (any case) -> the upper-case code and a space (``"CHF "``). Anything else
+    (``"$"``, ``"US$"``) is taken as a literal symbol and written as given, as old callers expect.
+
+    >>> currency_prefix("USD"), currency_prefix("eur"), currency_prefix("CHF"), currency_prefix("$")
+    ('$', '€', 'CHF ', '$')
+    """
+    code = str(currency).strip()
+    if len(code) == 3 and code.isascii() and code.isalpha():
+        code = code.upper()
+        return CURRENCY_SYMBOLS.get(code, f"{code} ")
+    return code
+
+
+def money(value: Any, currency: str = "USD", digits: int = 0) -> str:
+    """An amount of money for display: sign, currency, thousands separators, ``digits`` decimals.
+
+    ``currency`` is an ISO 4217 code — usually ``book.reporting_currency`` (the currency every KPI
+    amount is in). USD, EUR and GBP are written with their symbol, other codes before the amount
+    (:func:`currency_prefix`); the default ``"USD"`` gives the kit's old ``$`` output. Rounding is
+    Python's ``format`` (round-half-even on the binary value), for display only. None / NaN (no data)
+    is ``"no data"``, never 0.
 
     >>> money(1234567.8), money(-1500), money(None)
     ('$1,234,568', '-$1,500', 'no data')
+    >>> money(1250, "EUR"), money(-99.5, "GBP", 2), money(1250, "CHF"), money(1250, "jpy")
+    ('€1,250', '-£99.50', 'CHF 1,250', 'JPY 1,250')
     """
     if is_missing(value):
         return NO_DATA
     sign = "-" if value < 0 else ""
-    return f"{sign}{currency}{abs(value):,.{digits}f}"
+    return f"{sign}{currency_prefix(currency)}{abs(value):,.{digits}f}"
 
 
 def pct(value: Any, digits: int = 1) -> str:

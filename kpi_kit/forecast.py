@@ -43,7 +43,7 @@ from kpi_kit import fmt
 from kpi_kit.calendar import FiscalCalendar
 from kpi_kit.data import Book
 from kpi_kit.errors import KitError
-from kpi_kit.metrics import CALL_TYPES, account_arr, as_of_date, csm_metrics
+from kpi_kit.metrics import CALL_TYPES, account_arr, as_of_date, csm_metrics, to_reporting_currency
 from kpi_kit.periods import Period
 from kpi_kit.scorecard import KPIS, targets_for
 
@@ -288,6 +288,8 @@ class Pace:
     per_week, per_working_day
         Required run-rate for the rest of the period: ``remaining × 7 / days_left`` and
         ``remaining / working_days_left`` (0 when nothing remains, None when no day is left).
+    currency
+        ISO code of a money KPI's amounts (``book.reporting_currency``), used only to display them.
     """
 
     actual: float | None
@@ -310,6 +312,7 @@ class Pace:
     period: str = ""
     as_of: str = ""
     note: str = ""
+    currency: str = "USD"
 
     @property
     def final(self) -> bool:
@@ -317,12 +320,15 @@ class Pace:
         return self.elapsed_fraction >= 1.0
 
     def _fmt(self, value: Any) -> str:
-        return {"pct": fmt.pct, "money": fmt.money}.get(self.unit, fmt.count)(value)
+        if self.unit == "money":
+            return fmt.money(value, self.currency)
+        return {"pct": fmt.pct}.get(self.unit, fmt.count)(value)
 
     def _rate(self, value: Any) -> str:
         if fmt.is_missing(value):
             return fmt.NO_DATA
-        return fmt.pct(value) if self.unit == "pct" else (fmt.money(value) if self.unit == "money" else f"{value:,.1f}")
+        return fmt.pct(value) if self.unit == "pct" else (
+            fmt.money(value, self.currency) if self.unit == "money" else f"{value:,.1f}")
 
     def sentence(self) -> str:
         """The pacing in one sentence, e.g. ``"Calls: 5 after 25.0 % of the period -> projected 20 vs 20 target: on track"``."""
@@ -367,7 +373,7 @@ class Pace:
 def pace(actual: float | None, target: float | None, elapsed_fraction: float, *, curve: Curve = "linear",
          tolerance: float = TOLERANCE, days_left: int | None = None, working_days_left: int | None = None,
          kpi: str = "", label: str = "", unit: str = "count", period: str = "", as_of: str = "",
-         note: str = "") -> Pace:
+         note: str = "", currency: str = "USD") -> Pace:
     """Pace a KPI: project the to-date ``actual`` to the period end and compare it with ``target``.
 
     Definitions (``f`` = ``elapsed_fraction``, ``a`` = actual, ``T`` = target):
@@ -399,6 +405,8 @@ def pace(actual: float | None, target: float | None, elapsed_fraction: float, *,
         Days after ``as_of`` to the period end; needed for the run-rates.
     kpi, label, unit, period, as_of, note
         Descriptive fields copied into the result (``unit``: ``count``, ``pct`` or ``money``).
+    currency
+        ISO code money KPIs are displayed in (``book.reporting_currency``); no effect on the numbers.
 
     Returns
     -------
@@ -435,7 +443,7 @@ def pace(actual: float | None, target: float | None, elapsed_fraction: float, *,
 
     common = dict(actual=a, target=t, elapsed_fraction=f, curve=curve, tolerance=tol, days_left=days_left,
                   working_days_left=working_days_left, kpi=kpi, label=label, unit=unit, period=period,
-                  as_of=as_of, note=note)
+                  as_of=as_of, note=note, currency=currency)
     remaining = None
     if a is not None and t is not None and curve != "level":
         remaining = max(t - a, 0.0)
@@ -460,7 +468,7 @@ def pace(actual: float | None, target: float | None, elapsed_fraction: float, *,
 
 
 def _pace_from(m: dict[str, Any], targets: dict[str, Any], prog: Progress, kpi: str, period: Period,
-               tolerance: float) -> Pace:
+               tolerance: float, currency: str = "USD") -> Pace:
     if kpi in ("grr_pct", "nrr_pct"):
         raise KitError(f"{kpi} is not paced (ARR moves at renewals, not evenly): use forecast_retention() for a "
                        "period-end GRR/NRR forecast")
@@ -476,7 +484,7 @@ def _pace_from(m: dict[str, Any], targets: dict[str, Any], prog: Progress, kpi: 
             note += f" ({need * 7 / prog.days_left:.1f} a week)"
     return pace(actual, target, prog.fraction, curve=PACE_CURVES[kpi], tolerance=tolerance,
                 days_left=prog.days_left, working_days_left=prog.working_days_left, kpi=kpi, label=label,
-                unit=unit, period=str(period), as_of=str(prog.as_of.date()), note=note)
+                unit=unit, period=str(period), as_of=str(prog.as_of.date()), note=note, currency=currency)
 
 
 def pace_kpi(book: Book, csm_id: str, kpi: str, period: Period | str | tuple[str, str],
@@ -514,7 +522,7 @@ def pace_kpi(book: Book, csm_id: str, kpi: str, period: Period | str | tuple[str
     day = as_of_date(per, as_of)
     prog = period_progress(per.start_date, per.end_date, day, holidays)
     m = csm_metrics(book, csm_id, per, as_of=day)
-    return _pace_from(m, targets_for(book, csm_id, per), prog, kpi, per, tolerance)
+    return _pace_from(m, targets_for(book, csm_id, per), prog, kpi, per, tolerance, book.reporting_currency)
 
 
 @dataclass(frozen=True)
@@ -554,7 +562,8 @@ def pace_board(book: Book, csm_id: str, period: Period | str | tuple[str, str], 
     prog = period_progress(per.start_date, per.end_date, day, holidays)
     m = csm_metrics(book, csm_id, per, as_of=day)
     targets = targets_for(book, csm_id, per)
-    paces = tuple(_pace_from(m, targets, prog, k, per, tolerance) for k in (kpis or list(PACE_CURVES)))
+    paces = tuple(_pace_from(m, targets, prog, k, per, tolerance, book.reporting_currency)
+                  for k in (kpis or list(PACE_CURVES)))
     table = pd.concat([p.table for p in paces], ignore_index=True)
     return PaceBoard(csm_id=csm_id, csm_name=book.csm_name(csm_id), period=per, progress=prog, paces=paces, table=table)
 
@@ -724,7 +733,10 @@ def _setup(book: Book, csm_id: str, period: Period, day: pd.Timestamp, model: Re
     cohort = acc.loc[acc["in_cohort"], ["account_id", "account_name", "segment", "begin"]].reset_index(drop=True)
     arr = book.arr_monthly
     current = arr.loc[arr["month"] == known].set_index("account_id")["arr"]
-    cohort["current"] = cohort["account_id"].map(current).fillna(0.0).astype("float64")
+    current_local = cohort["account_id"].map(current).fillna(0.0).astype("float64")
+    # constant currency: the same start-of-period rates as ``begin`` (kpi_kit.metrics.account_arr), so a
+    # rate move between the period's first day and as_of is never read as churn, contraction or growth
+    cohort["current"] = to_reporting_currency(book, cohort["account_id"], current_local, period.start_date)
     info = book.accounts.set_index("account_id")
     cohort["renewal_date"] = cohort["account_id"].map(info["renewal_date"])
     health = info["health_score"] if "health_score" in info.columns else pd.Series(np.nan, index=info.index)
@@ -742,6 +754,7 @@ def _setup(book: Book, csm_id: str, period: Period, day: pd.Timestamp, model: Re
         open_now = (s["created_date"] <= day) & ((s["status"] == "open") | (s["closed_date"] > day))
         sq = s.loc[open_now & s["account_id"].isin(cohort["account_id"]),
                    ["sql_id", "account_id", "csm_id", "created_date", "expansion_arr"]].reset_index(drop=True)
+        sq["expansion_arr"] = to_reporting_currency(book, sq["account_id"], sq["expansion_arr"], period.start_date)
     else:
         sq = pd.DataFrame({"sql_id": pd.Series(dtype="str"), "account_id": pd.Series(dtype="str"),
                            "csm_id": pd.Series(dtype="str"), "created_date": pd.Series(dtype="datetime64[us]"),
@@ -794,7 +807,9 @@ class RetentionForecast:
     (negative = ahead of it),
     ``chance_on_target`` (share of simulations at or above target) and ``status`` (:func:`band` of
     expected / target). ``.accounts`` holds the per-account inputs and expectations, ``.sqls`` the
-    open SQLs, ``.samples`` every simulated GRR/NRR.
+    open SQLs, ``.samples`` every simulated GRR/NRR. Every amount (``beginning_arr``, ``gap_arr``,
+    ``accounts.begin/current``, ``sqls.expansion_arr`` …) is in ``currency`` (``book.reporting_currency``),
+    at constant currency in a multi-currency book (see :func:`forecast_retention`).
     """
 
     csm_id: str
@@ -822,6 +837,7 @@ class RetentionForecast:
     samples: pd.DataFrame = field(repr=False)
     grr_target_annual: float | None = None
     nrr_target_annual: float | None = None
+    currency: str = "USD"
 
     def sentence(self) -> str:
         from kpi_kit.cascade import retention_target_text
@@ -831,7 +847,8 @@ class RetentionForecast:
         rows = []
         for r in self.table.itertuples(index=False):
             gap = "" if fmt.is_missing(r.gap_arr) else (
-                f", {fmt.money(r.gap_arr)} of ARR short" if r.gap_arr > 0 else f", {fmt.money(-r.gap_arr)} of ARR ahead")
+                f", {fmt.money(r.gap_arr, self.currency)} of ARR short" if r.gap_arr > 0
+                else f", {fmt.money(-r.gap_arr, self.currency)} of ARR ahead")
             target = retention_target_text(r.target, r.target_annual, self.period.months)
             rows.append(f"{r.kpi.replace('_pct', '').upper()} expected {fmt.pct(r.expected)} (P10–P90 "
                         f"{fmt.pct(r.p10)}–{fmt.pct(r.p90)}) vs target {target}{gap}: {r.status}")
@@ -841,13 +858,13 @@ class RetentionForecast:
         show = self.table.copy()
         for col in ("expected", "p10", "p50", "p90", "target", "target_annual"):
             show[col] = show[col].map(fmt.pct)
-        show["gap_arr"] = show["gap_arr"].map(fmt.money)
+        show["gap_arr"] = show["gap_arr"].map(lambda v: fmt.money(v, self.currency))
         show["chance_on_target"] = show["chance_on_target"].map(lambda v: fmt.pct(100 * v, 0) if not fmt.is_missing(v) else fmt.NO_DATA)
         conv = ("no SQL data" if self.conversion.rate is None
                 else f"{fmt.pct(100 * self.conversion.rate)} ({self.conversion.source})")
         return (f"<p><strong>Retention forecast — {fmt.text(self.csm_name)} ({fmt.text(self.csm_id)}), {self.period}, "
                 f"as of {self.as_of}</strong> (ARR known to {self.known_month} month-end; beginning ARR "
-                f"{fmt.money(self.beginning_arr)}; {int(self.accounts['renews'].sum())} renewal(s) still due; "
+                f"{fmt.money(self.beginning_arr, self.currency)}; {int(self.accounts['renews'].sum())} renewal(s) still due; "
                 f"{len(self.sqls)} open SQL(s) at {fmt.text(conv)} conversion; {self.n:,} simulations, seed {self.seed})</p>"
                 + show.to_html(index=False, escape=True))
 
@@ -881,6 +898,12 @@ def forecast_retention(book: Book, csm_id: str, period: Period | str | tuple[str
        (:func:`kpi_kit.targets.period_rate`; a 90 % annual GRR target is 97.4 % for a quarter), since
        the forecast is of the period's ratio; ``gap_arr = (target − expected) / 100 × B``; status by
        :func:`band` (±``tolerance``).
+
+    **Currencies.** In a book with several currencies every amount — beginning ARR, current ARR and the
+    open SQLs' ``expansion_arr`` — is converted to ``book.reporting_currency`` (USD) at the rates of the
+    period's **first day** (:func:`kpi_kit.metrics.to_reporting_currency`, the conversion behind the
+    KPIs), so the forecast GRR / NRR are at constant currency like the KPIs they forecast: a rate move
+    is never read as churn or expansion. A missing rate is a ``KitError`` naming the currency and day.
 
     ``renewal_date`` and ``health_score`` are snapshots of the export day: forecast as of that day (the
     sample book's 2026-09-30) for the next quarter. A CSM without beginning ARR gets ``None`` values.
@@ -942,6 +965,7 @@ def forecast_retention(book: Book, csm_id: str, period: Period | str | tuple[str
         nrr_target=targets.get("nrr_pct"), conversion=setup.conversion, model=model, n=int(n), seed=int(seed),
         table=table, accounts=acc, sqls=setup.sqls, samples=samples,
         grr_target_annual=targets.get("grr_annual_pct"), nrr_target_annual=targets.get("nrr_annual_pct"),
+        currency=book.reporting_currency,
     )
 
 

@@ -759,6 +759,46 @@ def monthly_arr(
     return {k: v for k, v in arr.items() if v > 0}
 
 
+def _month_index(label: str) -> int:
+    return int(label[:4]) * 12 + int(label[5:7]) - 1
+
+
+def _month_label(index: int) -> str:
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def won_back_zero_months(arr: Mapping[tuple[str, str], Decimal]) -> set[tuple[str, str]]:
+    """The (month, account) pairs written as an explicit ARR ``0`` row: churned and won back.
+
+    Definition: for each account, every month strictly between its first and its last month with
+    ARR > 0 (in ``arr``, the output of :func:`monthly_arr`) in which its month-end ARR is 0 — no paid
+    subscription was active on that month's last day (in the published data: a churn date ended its
+    revenue, and a later paid subscription brought it back). Months before the first and after the
+    last paid month get no row, as before.
+
+    Why: the book contract reads a *missing* row as ARR 0, but ``kpi-kit validate`` warns about a
+    missing month between two rows ("gap", was a row lost?). The import knows these months are 0 —
+    the billing record says so — so it writes the 0, which is the same number for every KPI and
+    tells the reader it is known, not lost.
+
+    Examples
+    --------
+    >>> won_back_zero_months({("2024-01", "A"): Decimal(5), ("2024-04", "A"): Decimal(7),
+    ...                       ("2024-02", "B"): Decimal(1)}) == {("2024-02", "A"), ("2024-03", "A")}
+    True
+    """
+    months: dict[str, set[int]] = defaultdict(set)
+    for (month, aid), value in arr.items():
+        if value > 0:
+            months[aid].add(_month_index(month))
+    return {
+        (_month_label(i), aid)
+        for aid, held in months.items()
+        for i in range(min(held) + 1, max(held))
+        if i not in held
+    }
+
+
 def default_csm_for(account_id: str, segment: str) -> str:
     """Default owner of an account: a stable hash of its id picks one of its segment's CSMs.
 
@@ -858,7 +898,9 @@ def convert(tables: RavenStackTables, assignments: Sequence[Assignment] | None =
 
     Rules (each is detailed in ``docs/ravenstack.md``):
 
-    * ``arr_monthly``: :func:`monthly_arr` (month-end ARR, trials 0, overlaps summed, churn reconciled).
+    * ``arr_monthly``: :func:`monthly_arr` (month-end ARR, trials 0, overlaps summed, churn reconciled),
+      one row per month with ARR > 0, plus an explicit ``0`` row for each month between an account's
+      first and last paid month in which it had no paid subscription (:func:`won_back_zero_months`).
     * ``accounts``: ``segment`` from the accounts table's ``plan_tier`` via ``SEGMENT_BY_TIER``;
       ``customer_since`` = ``signup_date``; ``renewal_date`` = :func:`next_renewal` of the account's
       current subscription (the paid subscription active on the as-of date with the latest
@@ -913,7 +955,10 @@ def convert(tables: RavenStackTables, assignments: Sequence[Assignment] | None =
         )
 
     # --- arr_monthly ----------------------------------------------------------------------------
-    arr_rows = tuple((m, aid, _fmt_decimal(v)) for (m, aid), v in sorted(arr.items()))
+    zeros = won_back_zero_months(arr)
+    arr_rows = tuple(
+        (m, aid, _fmt_decimal(arr.get((m, aid), Decimal(0)))) for (m, aid) in sorted(set(arr) | zeros)
+    )
 
     # --- escalations ----------------------------------------------------------------------------
     esc_rows = []
@@ -1039,6 +1084,9 @@ def _summary(
         "accounts with more than one paid subscription active on the as-of date (summed)": len(overlapping),
         f"total ARR at {last_month} month-end (USD)": _fmt_decimal(total_end),
         "arr_monthly rows": len(files["arr_monthly.csv"]),
+        "arr_monthly rows with ARR 0 (no paid subscription between two paid months)": sum(
+            1 for row in files["arr_monthly.csv"] if Decimal(row[2]) == 0
+        ),
         "escalations rows": len(files["escalations.csv"]),
         "usage rows": len(files["usage.csv"]),
     }

@@ -11,6 +11,10 @@ figure here always equals the KPI in the CSM's report:
   (:func:`annual_equivalent`); the other way is :func:`kpi_kit.metrics.monthly_equivalent`.
 
 A ratio with an empty denominator (no beginning ARR, an empty cohort) is ``None``, never 0.
+Money is in ``book.reporting_currency``: in a book with several currencies, USD at **constant
+currency** (beginning and ending ARR both at the rates of the period's first day, as in
+:func:`kpi_kit.metrics.account_arr`), so GRR / NRR measure customers, not exchange rates; the FX
+effect is the ``fx_effect`` column of :func:`book_accounts`, never expansion or contraction.
 Functions are pure: a :class:`~kpi_kit.data.Book`, a CSM and a :class:`~kpi_kit.periods.Period` in,
 numbers and DataFrames out.
 """
@@ -219,6 +223,9 @@ class Retention:
         The blended annual targets before that conversion (equal for a 12-month period).
     table
         The book's accounts (:func:`book_accounts`).
+    currency
+        ISO code of every amount (``book.reporting_currency``): the book's one currency, or USD at
+        constant currency (start-of-period rates) when its accounts are in several.
     """
 
     csm_id: str
@@ -241,6 +248,7 @@ class Retention:
     grr_target_annual: float | None
     nrr_target_annual: float | None
     table: pd.DataFrame = field(repr=False)
+    currency: str = "USD"
 
     @property
     def grr_gap_arr(self) -> float | None:
@@ -267,7 +275,7 @@ class Retention:
             return f"No beginning ARR in {self.period}, so GRR is no data."
         head = f"GRR {fmt.pct(self.grr_pct)} vs {self._target_text(self.grr_target, self.grr_target_annual)}"
         if self.grr_gap_arr:
-            return head + (f": {self.grr_target - self.grr_pct:.1f} points short — {fmt.money(self.grr_gap_arr)} "
+            return head + (f": {self.grr_target - self.grr_pct:.1f} points short — {fmt.money(self.grr_gap_arr, self.currency)} "
                            "more ARR would have had to stay")
         return head + ": on or above target"
 
@@ -277,14 +285,16 @@ class Retention:
             return f"No beginning ARR in {self.period}, so NRR is no data."
         head = f"NRR {fmt.pct(self.nrr_pct)} vs {self._target_text(self.nrr_target, self.nrr_target_annual)}"
         if self.nrr_gap_arr:
-            return head + (f": {self.nrr_target - self.nrr_pct:.1f} points short — {fmt.money(self.nrr_gap_arr)} "
+            return head + (f": {self.nrr_target - self.nrr_pct:.1f} points short — {fmt.money(self.nrr_gap_arr, self.currency)} "
                            "of net ARR (expansion or avoided losses) missing")
         return head + ": on or above target"
 
     def _repr_html_(self) -> str:
-        rows = [("Beginning ARR (cohort)", fmt.money(self.beginning_arr)), ("+ Expansion", fmt.money(self.expansion_arr)),
-                ("− Contraction", fmt.money(self.contraction_arr)), ("− Churn", fmt.money(self.churned_arr)),
-                ("= Ending ARR (cohort)", fmt.money(self.ending_arr)), ("New logos (not in GRR/NRR)", fmt.money(self.new_arr)),
+        c = self.currency
+        rows = [("Beginning ARR (cohort)", fmt.money(self.beginning_arr, c)), ("+ Expansion", fmt.money(self.expansion_arr, c)),
+                ("− Contraction", fmt.money(self.contraction_arr, c)), ("− Churn", fmt.money(self.churned_arr, c)),
+                ("= Ending ARR (cohort)", fmt.money(self.ending_arr, c)),
+                ("New logos (not in GRR/NRR)", fmt.money(self.new_arr, c)),
                 ("GRR", f"{fmt.pct(self.grr_pct)} (target {fmt.pct(self.grr_target)})"),
                 ("NRR", f"{fmt.pct(self.nrr_pct)} (target {fmt.pct(self.nrr_target)})")]
         body = "".join(f"<tr><td>{fmt.text(k)}</td><td style='text-align:right'>{fmt.text(v)}</td></tr>" for k, v in rows)
@@ -320,7 +330,8 @@ def retention(book: Book, csm_id: str, period: Period, attribution: str = "start
         grr_pct=_pct(float(cohort["retained"].sum()), begin), nrr_pct=_pct(ending, begin),
         nrr_with_new_logos_pct=_pct(ending + new, begin),
         grr_target=targets.get("grr_pct"), nrr_target=targets.get("nrr_pct"),
-        grr_target_annual=targets.get("grr_annual_pct"), nrr_target_annual=targets.get("nrr_annual_pct"), table=acc)
+        grr_target_annual=targets.get("grr_annual_pct"), nrr_target_annual=targets.get("nrr_annual_pct"), table=acc,
+        currency=book.reporting_currency)
 
 
 def _ordered(frame: pd.DataFrame, column: str) -> pd.DataFrame:

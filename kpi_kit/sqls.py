@@ -15,6 +15,12 @@ period (:func:`kpi_kit.metrics.csm_metrics`). This module adds:
 **average quality score**
     the mean score over the scored SQLs (``None`` when none is scored).
 
+**money**
+    ``expansion_arr`` is in the account's currency in ``sqls.csv``; every amount this module returns is
+    in ``book.reporting_currency``. In a book with several currencies that is USD at **constant
+    currency** — converted at the rates of the period's first day, exactly like the KPI *SQL pipeline*
+    (:func:`kpi_kit.metrics.to_reporting_currency`) — so the rows of :func:`sql_quality` add up to it.
+
 Expansion signals from usage (feature adoption < 70 %, seats used ≥ 90 % of purchased) are in
 :func:`kpi_kit.strategic.expansion_signals`.
 """
@@ -29,7 +35,7 @@ import pandas as pd
 from kpi_kit import fmt
 from kpi_kit.data import Book
 from kpi_kit.errors import KitError
-from kpi_kit.metrics import as_of_date
+from kpi_kit.metrics import as_of_date, to_reporting_currency
 from kpi_kit.periods import Period
 
 __all__ = [
@@ -77,6 +83,12 @@ class SqlQuality:
     period: Period
     recorded: bool
     table: pd.DataFrame = field(repr=False)
+    currency: str = "USD"
+
+    @property
+    def pipeline(self) -> float:
+        """Σ ``expansion_arr`` of the listed SQLs, in :attr:`currency` — the KPI *SQL pipeline*."""
+        return float(self.table["expansion_arr"].sum())
 
     @property
     def scored(self) -> int:
@@ -106,8 +118,14 @@ class SqlQuality:
     def _repr_html_(self) -> str:
         if not self.recorded:
             return "<p>This book does not record the SQL qualification checklist.</p>"
-        return (f"<p>{len(self.table)} SQLs of {fmt.text(self.csm_id)} created in {self.period}; average quality score "
-                f"{fmt.pct(self.average_score_pct)} over {self.scored} scored.</p>" + self.table.to_html(index=False))
+        show = self.table.copy()
+        show["expansion_arr"] = show["expansion_arr"].map(lambda v: fmt.money(v, self.currency))
+        if "expansion_arr_local" in show.columns:
+            show["expansion_arr_local"] = [fmt.money(v, c) for v, c in zip(show["expansion_arr_local"], show["currency"])]
+        show["quality_score_pct"] = show["quality_score_pct"].map(lambda v: fmt.pct(v, 0))
+        return (f"<p>{len(self.table)} SQLs of {fmt.text(self.csm_id)} created in {self.period}, worth "
+                f"{fmt.money(self.pipeline, self.currency)}; average quality score "
+                f"{fmt.pct(self.average_score_pct)} over {self.scored} scored.</p>" + show.to_html(index=False))
 
 
 def sql_quality(book: Book, csm_id: str, period: Period, as_of: str | pd.Timestamp | None = None) -> SqlQuality:
@@ -125,6 +143,15 @@ def sql_quality(book: Book, csm_id: str, period: Period, as_of: str | pd.Timesta
         closed_date``, the four criteria (``boolean``), ``criteria_met`` (``Int64``) and
         ``quality_score_pct`` (float, NaN when not scored), newest first; ``recorded`` is False when
         the book has no SQLs or no checklist (then the criteria columns are ``<NA>``).
+        ``expansion_arr`` is in ``currency`` (``book.reporting_currency``): in a book with several
+        currencies, USD at the rates of the period's first day (the KPI *SQL pipeline*'s conversion,
+        so ``pipeline`` equals the KPI), and the table then also has ``currency`` (the account's) and
+        ``expansion_arr_local`` (the amount as written in ``sqls.csv``).
+
+    Raises
+    ------
+    kpi_kit.errors.KitError
+        A multi-currency book without the rate needed (the message names the currency and the day).
 
     Examples
     --------
@@ -147,11 +174,17 @@ def sql_quality(book: Book, csm_id: str, period: Period, as_of: str | pd.Timesta
     out["criteria_met"] = pd.array(checks.fillna(False).astype("int64").sum(axis=1).to_numpy(), dtype="Int64") \
         if recorded else pd.array([pd.NA] * len(out), dtype="Int64")
     out["quality_score_pct"] = quality_scores(out) if recorded else pd.Series(np.nan, index=out.index, dtype="float64")
-    out["expansion_arr"] = out["expansion_arr"].astype("float64")
-    out = out.sort_values(["created_date", "sql_id"], ascending=[False, True], kind="mergesort")
+    local = out["expansion_arr"].astype("float64")
+    out["expansion_arr"] = to_reporting_currency(book, out["account_id"], local, period.start_date)
     cols = ["sql_id", "created_date", "account_id", "account_name", "expansion_arr", "status", "closed_date", *CRITERIA,
             "criteria_met", "quality_score_pct"]
-    return SqlQuality(csm_id=csm_id, period=period, recorded=recorded, table=out[cols].reset_index(drop=True))
+    if book.multi_currency:
+        out["currency"] = book.account_currency(out["account_id"])
+        out["expansion_arr_local"] = local
+        cols += ["currency", "expansion_arr_local"]
+    out = out.sort_values(["created_date", "sql_id"], ascending=[False, True], kind="mergesort")
+    return SqlQuality(csm_id=csm_id, period=period, recorded=recorded, table=out[cols].reset_index(drop=True),
+                      currency=book.reporting_currency)
 
 
 def conversion_by_score(book: Book, period: Period, csm_id: str | None = None,
@@ -219,6 +252,7 @@ class SqlAssessment:
     expansion_arr: float
     checks: dict[str, bool]
     pipeline_target: float | None = None
+    currency: str = "USD"
 
     @property
     def criteria_met(self) -> int:
@@ -261,23 +295,27 @@ class SqlAssessment:
         return 100.0 * self.expansion_arr / self.pipeline_target
 
     def summary(self) -> str:
-        text = (f"An SQL worth {fmt.money(self.expansion_arr)} on a {fmt.money(self.account_arr)} account: quality score "
+        c = self.currency
+        text = (f"An SQL worth {fmt.money(self.expansion_arr, c)} on a {fmt.money(self.account_arr, c)} account: quality score "
                 f"{fmt.pct(self.quality_score_pct, 0)} ({self.criteria_met} of {len(CRITERIA)} criteria)")
         text += "; qualified." if self.qualified else f"; not yet qualified (missing: {', '.join(self.missing)})."
         if self.expansion_pct is not None:
-            text += (f" If won, the account grows to {fmt.money(self.arr_if_won)} (+{fmt.pct(self.expansion_pct, 0)} "
+            text += (f" If won, the account grows to {fmt.money(self.arr_if_won, c)} (+{fmt.pct(self.expansion_pct, 0)} "
                      f"of its ARR, an account NRR of {fmt.pct(self.account_nrr_if_won_pct, 0)}).")
         if self.share_of_pipeline_target_pct is not None:
-            text += f" It is {fmt.pct(self.share_of_pipeline_target_pct, 0)} of a {fmt.money(self.pipeline_target)} pipeline target."
+            text += (f" It is {fmt.pct(self.share_of_pipeline_target_pct, 0)} of a "
+                     f"{fmt.money(self.pipeline_target, c)} pipeline target.")
         return text
 
     @property
     def table(self) -> pd.DataFrame:
         """The assessment as one row per figure (``item, value``)."""
-        rows = [("account ARR", fmt.money(self.account_arr)), ("expansion ARR (potential)", fmt.money(self.expansion_arr)),
+        c = self.currency
+        rows = [("account ARR", fmt.money(self.account_arr, c)),
+                ("expansion ARR (potential)", fmt.money(self.expansion_arr, c)),
                 *((c, "yes" if self.checks[c] else "no") for c in CRITERIA),
                 ("quality score", fmt.pct(self.quality_score_pct, 0)), ("qualified", "yes" if self.qualified else "no"),
-                ("ARR if won", fmt.money(self.arr_if_won)), ("expansion, % of ARR", fmt.pct(self.expansion_pct, 0))]
+                ("ARR if won", fmt.money(self.arr_if_won, c)), ("expansion, % of ARR", fmt.pct(self.expansion_pct, 0))]
         return pd.DataFrame(rows, columns=["item", "value"]).astype("str")
 
     def _repr_html_(self) -> str:
@@ -292,7 +330,7 @@ SEED_EXAMPLE: dict[str, float | bool] = {
 
 
 def assess_sql(account_arr: float, expansion_arr: float, need: bool, budget: bool, timeline: bool,
-               stakeholder: bool, pipeline_target: float | None = None) -> SqlAssessment:
+               stakeholder: bool, pipeline_target: float | None = None, currency: str = "USD") -> SqlAssessment:
     """Assess one SQL: checklist, quality score and what it means for the account if won.
 
     Definition
@@ -301,7 +339,8 @@ def assess_sql(account_arr: float, expansion_arr: float, need: bool, budget: boo
     expansion ARR; expansion % = 100 × expansion / account ARR; the account's NRR if won (nothing else
     changing) = 100 × ARR if won / account ARR. The seed's example (:data:`SEED_EXAMPLE`): a $50,000
     account, $75,000 potential, checklist complete → score 100 %, qualified, $125,000 if won, +150 %,
-    account NRR 250 %.
+    account NRR 250 %. ``currency`` (ISO code, default USD) is the currency of both amounts; it only
+    changes how they are displayed (``"€75,000"``).
 
     Examples
     --------
@@ -311,11 +350,12 @@ def assess_sql(account_arr: float, expansion_arr: float, need: bool, budget: boo
     """
     for name, value in (("account_arr", account_arr), ("expansion_arr", expansion_arr)):
         if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not value >= 0:
-            raise KitError(f"{name} = {value!r}: expected an amount in USD >= 0, e.g. 50000")
+            raise KitError(f"{name} = {value!r}: expected an amount in {currency} >= 0, e.g. 50000")
     checks = {"need": need, "budget": budget, "timeline": timeline, "stakeholder": stakeholder}
     for name, value in checks.items():
         if not isinstance(value, (bool, np.bool_)):
             raise KitError(f"{name} = {value!r}: expected True or False (is the criterion met?)")
     return SqlAssessment(account_arr=float(account_arr), expansion_arr=float(expansion_arr),
                          checks={k: bool(v) for k, v in checks.items()},
-                         pipeline_target=None if pipeline_target is None else float(pipeline_target))
+                         pipeline_target=None if pipeline_target is None else float(pipeline_target),
+                         currency=str(currency).strip().upper() or "USD")

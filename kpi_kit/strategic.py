@@ -10,7 +10,10 @@ The definitions reuse :mod:`kpi_kit.metrics` so a list always agrees with the KP
 
 * **book accounts** of a CSM for a period — accounts the CSM owns with ARR > 0 in the month before
   START or in END (:func:`kpi_kit.metrics.account_arr`);
-* **ARR** shown in a list — the account's ARR in END (``arr_monthly.csv``), the ARR at stake;
+* **ARR** shown in a list — the account's ARR in END (``arr_monthly.csv``), the ARR at stake, in
+  ``book.reporting_currency``: in a book with several currencies, USD at **constant currency** (the
+  rates of the period's first day, :func:`kpi_kit.metrics.account_arr`), so lists sort and add up in
+  one money and agree with the KPIs; every frame carries the code in ``attrs["currency"]``;
 * **open risk alert** as of a day — an alert on the account flagged on or before that day whose
   ``outcome`` is ``open``;
 * **contacted** — at least one non-automated activity (by anyone) in the 90 days up to and including
@@ -125,8 +128,11 @@ def _attach_open_alerts(frame: pd.DataFrame, book: Book, day: pd.Timestamp) -> p
 
 
 def _flag(frame: pd.DataFrame, book: Book, needs: tuple[str, ...], recorded: bool = True) -> pd.DataFrame:
+    """Attach ``attrs``: ``not_recorded`` (files the list needs that the book lacks), ``recorded`` and
+    ``currency`` (``book.reporting_currency``, the currency of every money column)."""
     frame.attrs["not_recorded"] = tuple(n for n in needs if not book.recorded(n))
     frame.attrs["recorded"] = recorded
+    frame.attrs["currency"] = book.reporting_currency
     return frame
 
 

@@ -293,6 +293,34 @@ def test_statement_overall_curve(seed):
     assert t["weight"].sum() == pytest.approx(1.0)
 
 
+def test_statement_display_table_reads_as_percent_and_money(seed):
+    s = statement(seed, GOOD, months=3)
+    d = s.display_table()
+    assert list(d.columns) == list(s.table.columns) and len(d) == len(s.table)  # same shape as .table
+    # retention: target 90 %, actual 99 %, attainment 99 / 90 = 1.1 -> "110.0 %", weight 0.45 -> "45 %"
+    assert d.loc[0, ["target", "actual", "attainment", "weight"]].tolist() == ["90.0 %", "99.0 %", "110.0 %", "45 %"]
+    # activity = calls, a count: 60 and 30; attainment 30 / 60 = 0.5 -> "50.0 %"
+    assert d.loc[2, ["target", "actual", "attainment"]].tolist() == ["60", "30", "50.0 %"]
+    # quarter: variable 20,000 × 3 / 12 = 5,000; multiple 1.0375 -> "103.8 %" (103.75 shown to one
+    # decimal, display only); payout split 0.45 / 0.35 / 0.2 of 5,187.50 = 2,334.375 / 1,815.625 / 1,037.50,
+    # the half cent to the first of the two equal remainders -> 2,334.38 / 1,815.62 / 1,037.50
+    assert d["multiple"].tolist() == ["103.8 %"] * 3
+    assert d["payout"].tolist() == ["$2,334.38", "$1,815.62", "$1,037.50"]
+    html = s._repr_html_()
+    assert "110.0 %" in html and "$5,187.50" in html and "1.1</td>" not in html  # no raw ratio in the view
+    assert s.table["attainment"].tolist() == [1.1, 1.2, 0.5]  # the numeric table is unchanged
+
+
+def test_statement_display_uses_the_plan_and_kpi_currencies():
+    plan = load_plan({"currency": "EUR", "metrics": {"pipeline": {"kpi": "sql_pipeline", "weight": 1}}})
+    s = statement(plan, {"pipeline": (40_000, 30_000)}, kpi_currency="GBP")
+    d = s.display_table()
+    # the KPI's money in the book's currency (GBP), the pay in the plan's (EUR); 30,000 / 40,000 = 75 %
+    assert d.loc[0, ["target", "actual", "attainment"]].tolist() == ["£40,000", "£30,000", "75.0 %"]
+    assert d.loc[0, "payout"] == "€0.00"  # 75 % is below the 80 % threshold: nothing paid
+    assert pay_at(None, 1.2).display_table().loc[0, ["target", "actual", "payout"]].tolist() == ["—", "—", "$30,000.00"]
+
+
 def test_statement_curve_per_metric():
     plan = load_plan({"curve_applies_to": "metric"})
     s = statement(plan, GOOD)

@@ -128,7 +128,13 @@ def read_rows(path: Path) -> list[dict[str, str]]:
 
 
 def arr_of(book: Path) -> dict[tuple[str, str], int]:
+    """Every row of arr_monthly.csv, explicit 0 rows included."""
     return {(r["month"], r["account_id"]): int(r["arr"]) for r in read_rows(book / "arr_monthly.csv")}
+
+
+def paid_of(book: Path) -> dict[tuple[str, str], int]:
+    """The rows with ARR > 0 (the figures; a 0 row and a missing row are the same ARR)."""
+    return {k: v for k, v in arr_of(book).items() if v > 0}
 
 
 def build(tmp_path: Path, *args, **kwargs) -> Path:
@@ -246,10 +252,13 @@ def test_reactivation_shows_when_the_next_subscription_starts(tmp_path: Path) ->
     # A1: Jan 1200; Feb 0 (churned 10 Feb); Mar, Apr 600 (S2 only: S1 was ended by the churn).
     # A2: Jan 2400; then 0 — a reactivation flag without a subscription creates no ARR.
     # A3: Jan 3600; Feb 0; Mar, Apr 480 — the later subscription is a billing record and is kept.
+    # Feb of A1 and A3 lies between two paid months: written as an explicit 0 row (churned and won
+    # back, known from the billing record), so `kpi-kit validate` sees no gap. A2 never comes back:
+    # no rows after January (a missing row is 0 too; only gaps *between* rows are written).
     assert arr_of(book) == {
-        ("2024-01", "A1"): 1200, ("2024-03", "A1"): 600, ("2024-04", "A1"): 600,
+        ("2024-01", "A1"): 1200, ("2024-02", "A1"): 0, ("2024-03", "A1"): 600, ("2024-04", "A1"): 600,
         ("2024-01", "A2"): 2400,
-        ("2024-01", "A3"): 3600, ("2024-03", "A3"): 480, ("2024-04", "A3"): 480,
+        ("2024-01", "A3"): 3600, ("2024-02", "A3"): 0, ("2024-03", "A3"): 480, ("2024-04", "A3"): 480,
     }
 
 
@@ -570,11 +579,28 @@ def real_book(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return import_ravenstack(DATASET, tmp_path_factory.mktemp("ravenstack") / "book")
 
 
+def independent_zero_rows(paid: dict[tuple[str, str], int]) -> set[tuple[str, str]]:
+    """Months strictly between an account's first and last month with ARR > 0 that have no ARR."""
+    held: dict[str, set[tuple[int, int]]] = defaultdict(set)
+    for (m, a) in paid:
+        held[a].add((int(m[:4]), int(m[5:])))
+    out = set()
+    for a, months in held.items():
+        (y, mo), last = min(months), max(months)
+        while (y, mo) < last:
+            if (y, mo) not in months:
+                out.add((f"{y}-{mo:02d}", a))
+            y, mo = (y + 1, 1) if mo == 12 else (y, mo + 1)
+    return out
+
+
 @needs_dataset
 def test_real_arr_matches_an_independent_computation(real_book: Path) -> None:
     expected = independent_month_end_arr(DATASET)
     got = arr_of(real_book)
-    assert got == expected
+    assert paid_of(real_book) == expected
+    # every other row is an explicit 0 for a month between two paid months, and there is one for each
+    assert {k for k, v in got.items() if v == 0} == independent_zero_rows(expected)
     # total ARR at one month-end, summed from the independent computation
     total_june = sum(v for (m, _), v in expected.items() if m == "2024-06")
     assert sum(v for (m, _), v in got.items() if m == "2024-06") == total_june
@@ -588,7 +614,8 @@ def test_real_accounts_churned_in_2024_q3(real_book: Path) -> None:
     end = {a for (m, a) in expected if m == "2024-09"}     # ARR > 0 at the end of September
     churned_expected = begin - end
     got = arr_of(real_book)
-    churned_got = {a for (m, a) in got if m == "2024-06"} - {a for (m, a) in got if m == "2024-09"}
+    churned_got = ({a for (m, a), v in got.items() if m == "2024-06" and v > 0}
+                   - {a for (m, a), v in got.items() if m == "2024-09" and v > 0})
     assert churned_got == churned_expected
     assert len(churned_got) > 0
 
@@ -601,10 +628,12 @@ def test_real_account_history_by_hand(real_book: Path) -> None:
     #   churn events: 2023-10-18 (is_reactivation TRUE), 2024-04-07 (FALSE)
     # 2023-07: 1140; 2023-08, 2023-09: 1140 + 11940 = 13080; churn 18 Oct ends both -> 0 until
     # S-ab212b: 2024-01..2024-03: 456; churn 7 Apr ends it -> 0 until S-f52fd6: 2024-09..2024-12: 21492.
+    # The 0 months 2023-10..2023-12 and 2024-04..2024-08 lie between paid months: explicit 0 rows.
     history = {m: v for (m, a), v in arr_of(real_book).items() if a == "A-f1f639"}
     assert history == {
-        "2023-07": 1140, "2023-08": 13080, "2023-09": 13080,
+        "2023-07": 1140, "2023-08": 13080, "2023-09": 13080, "2023-10": 0, "2023-11": 0, "2023-12": 0,
         "2024-01": 456, "2024-02": 456, "2024-03": 456,
+        "2024-04": 0, "2024-05": 0, "2024-06": 0, "2024-07": 0, "2024-08": 0,
         "2024-09": 21492, "2024-10": 21492, "2024-11": 21492, "2024-12": 21492,
     }
     # A-1e6fc3 (Pro): trial S-e6cfc1 (0), paid S-1a20b6 from 2024-04-01 at 2940, trial S-941e0f (0),
@@ -645,3 +674,41 @@ def test_real_book_loads_without_validation_errors(real_book: Path) -> None:
     book = load_book(real_book)
     assert len(book.accounts) == 500
     assert {"activities", "sqls", "risk_alerts"} <= set(book.not_recorded)
+
+
+@needs_dataset
+def test_real_book_validates_without_gap_warnings(real_book: Path) -> None:
+    # Before explicit 0 rows, `kpi-kit validate` listed 191 "gap" warnings (410 months of 164 accounts
+    # churned and won back). Every such month now has a 0 row, so the gap check has nothing to say.
+    from kpi_kit.data import validate_book
+    from kpi_kit.validate import GAP_PREFIX
+
+    problems = validate_book(real_book)
+    assert [p for p in problems if GAP_PREFIX in p.message] == []
+    assert [p for p in problems if p.severity == "error"] == []
+
+
+def test_zero_rows_keep_every_kpi_and_quiet_the_gap_check(tmp_path: Path) -> None:
+    from kpi_kit.data import load_book, validate_book
+    from kpi_kit.metrics import csm_metrics
+    from kpi_kit.periods import Period
+    from kpi_kit.validate import GAP_PREFIX
+
+    book = build(
+        tmp_path,
+        [acc("A1")],
+        [sub("S1", "A1", "2024-01-05", arr=1200), sub("S2", "A1", "2024-04-05", arr=600)],
+        churns=[churn("C1", "A1", "2024-02-10")],
+    )
+    # Jan 1200; churn 10 Feb ends S1 -> Feb, Mar 0 (explicit rows); S2 from 5 Apr -> Apr 600.
+    assert arr_of(book) == {("2024-01", "A1"): 1200, ("2024-02", "A1"): 0, ("2024-03", "A1"): 0,
+                            ("2024-04", "A1"): 600}
+    assert not [p for p in validate_book(book) if GAP_PREFIX in p.message]
+    loaded = load_book(book)
+    csm = str(loaded.accounts["csm_id"].iloc[0])  # the default rule gives A1 its segment's CSM
+    # Feb..Mar: beginning ARR = Jan 1200, ending ARR = Mar 0 -> churned; GRR = 100 × 0 / 1200 = 0
+    m = csm_metrics(loaded, csm, Period.parse("2024-02", "2024-03"))
+    assert m["beginning_arr"] == 1200 and m["churned_arr"] == 1200 and m["grr_pct"] == 0.0
+    # Apr: beginning = Mar 0 -> not in the cohort; ending 600 is a new logo (won back), not expansion
+    m = csm_metrics(loaded, csm, Period.parse("2024-04", "2024-04"))
+    assert m["beginning_arr"] == 0 and m["new_arr"] == 600 and m["grr_pct"] is None
