@@ -182,10 +182,10 @@ def action_items(card: Scorecard, at_risk: pd.DataFrame, renewals: pd.DataFrame,
     items += [f"Close the gap: {gap}." for gap in _first(behind, max_per_kind)["gap"]]
     if len(renewals) and renewals["contacted_90d"].notna().all():
         silent = renewals.loc[~renewals["contacted_90d"].astype(bool)]
-        items += [f"Call {r.account_name} before its renewal on {r.renewal_date.date()} ({fmt.money(r.arr)}): "
+        items += [f"Call {r.account_name} before its renewal on {r.renewal_date.date()} ({fmt.money(r.arr, card.currency)}): "
                   f"no CSM contact in 90 days." for r in _first(silent, max_per_kind).itertuples()]
     live = at_risk.loc[at_risk["arr"] > 0] if len(at_risk) else at_risk  # an account already lost needs no save plan
-    items += [f"Agree a save plan with {r.account_name} ({fmt.money(r.arr)}): {r.reason}."
+    items += [f"Agree a save plan with {r.account_name} ({fmt.money(r.arr, card.currency)}): {r.reason}."
               for r in _first(live, max_per_kind).itertuples()]
     late = overdue.loc[overdue["status"] == "overdue"] if len(overdue) else overdue
     if len(late):
@@ -194,7 +194,7 @@ def action_items(card: Scorecard, at_risk: pd.DataFrame, renewals: pd.DataFrame,
                      f"({oldest['touchpoint']}, {int(oldest['days_overdue'])} days overdue).")
     if len(signals) and "signal" in signals.columns:
         top = signals.sort_values(["arr", "account_id"], ascending=[False, True], kind="mergesort")
-        items += [f"Qualify an SQL at {r.account_name} ({fmt.money(r.arr)}): {r.signal}."
+        items += [f"Qualify an SQL at {r.account_name} ({fmt.money(r.arr, card.currency)}): {r.signal}."
                   for r in _first(top, max_per_kind).itertuples()]
     return tuple(items)
 

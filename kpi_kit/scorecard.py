@@ -73,15 +73,18 @@ def status(att: float | None) -> str:
     return "behind"
 
 
-def _fmt(value: Any, unit: str) -> str:
-    return {"pct": fmt.pct, "money": fmt.money, "count": fmt.count}[unit](value)
+def _fmt(value: Any, unit: str, currency: str = "USD") -> str:
+    if unit == "money":
+        return fmt.money(value, currency)
+    return {"pct": fmt.pct, "count": fmt.count}[unit](value)
 
 
-def gap_sentence(kpi: str, label: str, unit: str, actual: Any, target: Any, m: dict[str, Any]) -> str:
-    """One sentence naming the gap in the KPI's own unit (what it takes to close it)."""
+def gap_sentence(kpi: str, label: str, unit: str, actual: Any, target: Any, m: dict[str, Any],
+                 currency: str = "USD") -> str:
+    """One sentence naming the gap in the KPI's own unit (what it takes to close it); money in ``currency``."""
     if fmt.is_missing(actual):
         return f"{label}: no data in this book"
-    head = f"{label} {_fmt(actual, unit)} vs {_fmt(target, unit)} target"
+    head = f"{label} {_fmt(actual, unit, currency)} vs {_fmt(target, unit, currency)} target"
     if kpi == "logo_churn_monthly_pct":
         return head + (" — within target" if actual <= target else " — above the allowed churn")
     short = target - actual
@@ -98,9 +101,9 @@ def gap_sentence(kpi: str, label: str, unit: str, actual: Any, target: Any, m: d
         noun = {"calls": "call", "touchpoints": "touchpoint", "qbrs": "QBR", "sqls": "SQL"}[kpi]
         return head + f" — {need} more {noun}{'s' if need != 1 else ''}"
     if kpi == "sql_pipeline":
-        return head + f" — {fmt.money(short)} more pipeline"
+        return head + f" — {fmt.money(short, currency)} more pipeline"
     if kpi in ("grr_pct", "nrr_pct") and m.get("beginning_arr"):
-        return head + f" — {fmt.money(short / 100 * m['beginning_arr'])} of ARR short of target"
+        return head + f" — {fmt.money(short / 100 * m['beginning_arr'], currency)} of ARR short of target"
     if kpi == "lifecycle_compliance_pct":
         return head + f" — {m.get('lifecycle_overdue', 0)} touchpoint(s) overdue"
     return head + f" — {short:.1f} points short"
@@ -117,6 +120,7 @@ class Scorecard:
     metrics: dict[str, Any]
     targets: dict[str, Any]
     table: pd.DataFrame = field(repr=False)
+    currency: str = "USD"  # the book's reporting currency: every money figure in ``metrics`` and ``table``
 
     @property
     def behind(self) -> pd.DataFrame:
@@ -175,6 +179,7 @@ def scorecard(book: Book, csm_id: str, start: str | Period, end: str | None = No
     period = start if isinstance(start, Period) else Period.parse(start, end)
     m = csm_metrics(book, csm_id, period, as_of=as_of, attribution=attribution)
     targets = targets_for(book, m["csm_id"], period, attribution)
+    currency = book.reporting_currency
     rows = []
     for kpi, label, kind, unit, higher in KPIS:
         actual, target = m.get(kpi), targets.get(kpi)
@@ -182,10 +187,10 @@ def scorecard(book: Book, csm_id: str, start: str | Period, end: str | None = No
         rows.append({
             "kpi": kpi, "label": label, "kind": kind, "target": target, "actual": actual,
             "attainment_pct": att, "status": status(att), "unit": unit, "higher_is_better": higher,
-            "target_text": _fmt(target, unit), "actual_text": _fmt(actual, unit),
-            "gap": gap_sentence(kpi, label, unit, actual, target, m),
+            "target_text": _fmt(target, unit, currency), "actual_text": _fmt(actual, unit, currency),
+            "gap": gap_sentence(kpi, label, unit, actual, target, m, currency),
         })
     table = pd.DataFrame(rows)
     table["attainment_pct"] = table["attainment_pct"].astype("float64")
     return Scorecard(csm_id=m["csm_id"], csm_name=book.csm_name(m["csm_id"]), period=period, as_of=m["as_of"],
-                     metrics=m, targets=targets, table=table)
+                     metrics=m, targets=targets, table=table, currency=currency)

@@ -20,11 +20,12 @@ _STYLE = ("<style>.kpi-table{border-collapse:collapse;margin:0.5em 0}"
 
 
 def table_html(frame: pd.DataFrame, columns: dict[str, str], formats: dict[str, str] | None = None,
-               empty: str = "None.", limit: int = 25) -> str:
+               empty: str = "None.", limit: int = 25, currency: str = "USD") -> str:
     """A small HTML table of ``frame[columns]`` with headers ``columns.values()``.
 
     ``formats`` maps a column to ``money``, ``pct``, ``count``, ``date`` or ``bool``; text is escaped.
-    At most ``limit`` rows are shown, with a note of how many more there are.
+    Money is shown in ``currency`` (pass ``book.reporting_currency``). At most ``limit`` rows are
+    shown, with a note of how many more there are.
     """
     if frame is None or frame.empty:
         return f"<p class='kpi-note'>{fmt.text(empty)}</p>"
@@ -36,17 +37,17 @@ def table_html(frame: pd.DataFrame, columns: dict[str, str], formats: dict[str, 
         cells = []
         for col in columns:
             kind = formats.get(col, "text")
-            cells.append(f"<td class='{'num' if kind in ('money', 'pct', 'count') else ''}'>{_cell(row.get(col), kind)}</td>")
+            cells.append(f"<td class='{'num' if kind in ('money', 'pct', 'count') else ''}'>{_cell(row.get(col), kind, currency)}</td>")
         body.append(f"<tr>{''.join(cells)}</tr>")
     more = f"<p class='kpi-note'>… and {len(frame) - limit} more.</p>" if len(frame) > limit else ""
     return f"{_STYLE}<table class='kpi-table'><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{more}"
 
 
-def _cell(value: Any, kind: str) -> str:
+def _cell(value: Any, kind: str, currency: str = "USD") -> str:
     if fmt.is_missing(value) or (kind == "date" and pd.isna(value)):
         return "–"
     if kind == "money":
-        return fmt.text(fmt.money(value))
+        return fmt.text(fmt.money(value, currency))
     if kind == "pct":
         return fmt.text(fmt.pct(value))
     if kind == "count":

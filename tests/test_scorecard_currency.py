@@ -1,0 +1,45 @@
+"""Money in scorecards, gap sentences, report tables and 1:1 items is shown in the book's reporting currency."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from kpi_kit import views
+from kpi_kit.data import SAMPLE_DIR, load_book
+from kpi_kit.scorecard import gap_sentence, scorecard
+
+
+def test_gap_sentences_use_the_currency_given() -> None:
+    # 92 % GRR target vs 90 % actual on a 200,000 beginning ARR: (92 - 90) / 100 * 200,000 = 4,000 short
+    m = {"beginning_arr": 200_000.0}
+    assert gap_sentence("grr_pct", "GRR", "pct", 90.0, 92.0, m, "EUR") == \
+        "GRR 90.0 % vs 92.0 % target — €4,000 of ARR short of target"
+    # pipeline 60,000 vs 100,000 target: 40,000 more
+    assert gap_sentence("sql_pipeline", "SQL pipeline", "money", 60_000.0, 100_000.0, {}, "GBP") == \
+        "SQL pipeline £60,000 vs £100,000 target — £40,000 more pipeline"
+    assert "$40,000" in gap_sentence("sql_pipeline", "SQL pipeline", "money", 60_000.0, 100_000.0, {})
+
+
+def test_table_html_money_columns_follow_the_currency() -> None:
+    frame = pd.DataFrame({"account_name": ["<b>Acme</b>"], "arr": [1250.0]})
+    html = views.table_html(frame, {"account_name": "account", "arr": "ARR"}, {"arr": "money"}, currency="CHF")
+    assert "CHF 1,250" in html and "$" not in html and "&lt;b&gt;Acme&lt;/b&gt;" in html
+
+
+def test_a_euro_book_scorecard_shows_no_dollar(tmp_path: Path) -> None:
+    book_dir = tmp_path / "book"
+    shutil.copytree(SAMPLE_DIR, book_dir)
+    meta = yaml.safe_load((book_dir / "book.yaml").read_text(encoding="utf-8")) or {}
+    meta["currency"] = "EUR"  # a single-currency book kept in euros
+    (book_dir / "book.yaml").write_text(yaml.safe_dump(meta), encoding="utf-8")
+    book = load_book(book_dir)
+    assert book.reporting_currency == "EUR"
+    card = scorecard(book, "csm_03", "2026-07", "2026-09")
+    assert card.currency == "EUR"
+    money_rows = card.table.loc[card.table["unit"] == "money"]
+    assert len(money_rows) and all(t.startswith("€") for t in money_rows["actual_text"])
+    assert not any("$" in g for g in card.table["gap"])
