@@ -165,7 +165,7 @@ def retention_target_text(period_pct: float | None, annual_pct: float | None, mo
     return f"{fmt.pct(period_pct)} for {period_words(months)} ({fmt.pct(annual_pct)} a year)"
 
 
-def goal_text(key: str, goals: dict[str, float], months: int | None = None) -> str:
+def goal_text(key: str, goals: dict[str, float], months: int | None = None, currency: str = "USD") -> str:
     """A company goal in words, e.g. ``"company GRR 97.9 % for the quarter (92.0 % a year)"``.
 
     GRR / NRR goals show the period's share (``goals[key]``) and the annual rate
@@ -181,7 +181,7 @@ def goal_text(key: str, goals: dict[str, float], months: int | None = None) -> s
     if key == "logo_churn_monthly_pct":
         return f"company logo churn below {fmt.pct(goals['logo_churn_monthly_pct'])} a month"
     if key == "sql_pipeline":
-        return f"company SQL pipeline {fmt.money(goals['sql_pipeline'])} this period"
+        return f"company SQL pipeline {fmt.money(goals['sql_pipeline'], currency)} this period"
     raise KeyError(key)
 
 
@@ -250,6 +250,7 @@ class CascadeTargets:
     segment_targets: dict[str, dict[str, float]]
     mix: pd.DataFrame = field(repr=False)
     table: pd.DataFrame = field(repr=False)
+    currency: str = "USD"  # the book's reporting currency (beginning ARR, pipeline)
 
     def _repr_html_(self) -> str:
         show = self.table.copy()
@@ -257,7 +258,7 @@ class CascadeTargets:
             if col.endswith("_pct"):
                 show[col] = show[col].map(fmt.pct)
             elif col in ("beginning_arr", "sql_pipeline"):
-                show[col] = show[col].map(fmt.money)
+                show[col] = show[col].map(lambda v: fmt.money(v, self.currency))
             elif col in ("calls", "touchpoints", "qbrs", "sqls"):
                 show[col] = show[col].map(fmt.count)
         return (f"<div><p><b>Per-CSM targets</b> — {fmt.text(self.period)}. GRR and NRR targets are for "
@@ -284,7 +285,8 @@ def cascade_targets(book: Book, start: str | Period, end: str | None = None,
                                    index=targets.index, dtype="str")
     goals = company_goals(book.targets, period.months, len(book.csms))
     segs = {s: dict(v) for s, v in book.targets["segments"].items()}
-    return CascadeTargets(period=period, goals=goals, segment_targets=segs, mix=mix, table=table)
+    return CascadeTargets(period=period, goals=goals, segment_targets=segs, mix=mix, table=table,
+                          currency=book.reporting_currency)
 
 
 # -- the roll-up check -----------------------------------------------------------------------------------
@@ -355,7 +357,7 @@ def shortfall(kpi: str, goal: float, value: float | None, weight: float | None, 
     return float((_period_rate(value, months) - _period_rate(goal, months)) * weight)
 
 
-def shortfall_text(kpi: str, gap: float | None, actual: bool = False) -> str:
+def shortfall_text(kpi: str, gap: float | None, actual: bool = False, currency: str = "USD") -> str:
     """A shortfall in words: ``"$31,250 of ARR short"``, ``"2 calls ahead"``, ``"on the goal"``.
 
     ``actual=True`` words a gap of the team's actuals (logo churn: "churned logos over the goal"
@@ -372,9 +374,9 @@ def shortfall_text(kpi: str, gap: float | None, actual: bool = False) -> str:
     word = "short" if gap > 0 else "ahead"
     size = abs(gap)
     if kpi in ("grr_pct", "nrr_pct"):
-        return f"{fmt.money(size)} of ARR {word}"
+        return f"{fmt.money(size, currency)} of ARR {word}"
     if unit == "money":
-        return f"{fmt.money(size)} {word}"
+        return f"{fmt.money(size, currency)} {word}"
     if kpi == "logo_churn_monthly_pct":
         if actual:
             return f"{fmt.count(round(size, 1))} churned logos {'over' if gap > 0 else 'under'} the goal"
@@ -398,6 +400,7 @@ class RollupCheck:
     period: Period
     as_of: str
     table: pd.DataFrame = field(repr=False)
+    currency: str = "USD"  # the book's reporting currency
 
     @property
     def ok(self) -> bool:
@@ -414,13 +417,13 @@ class RollupCheck:
             unit = _UNIT[r.kpi]
             mark = {True: "✅", False: "❌"}.get(r.targets_reach_goal, "–")
             goal = (retention_target_text(r.company_goal, r.company_goal_annual, self.period.months)
-                    if r.kpi in RETENTION_KPIS else _fmt(r.company_goal, unit))
+                    if r.kpi in RETENTION_KPIS else _fmt(r.company_goal, unit, self.currency))
             rows.append(
                 f"<tr><td>{fmt.text(r.label)}</td><td style='text-align:right'>{fmt.text(goal)}</td>"
-                f"<td style='text-align:right'>{_fmt(r.segment_target, unit)}</td>"
-                f"<td style='text-align:right'>{_fmt(r.csm_target, unit)}</td>"
+                f"<td style='text-align:right'>{_fmt(r.segment_target, unit, self.currency)}</td>"
+                f"<td style='text-align:right'>{_fmt(r.csm_target, unit, self.currency)}</td>"
                 f"<td>{mark} {fmt.text(r.target_shortfall_text)}</td>"
-                f"<td style='text-align:right'>{_fmt(r.team_actual, unit)}</td>"
+                f"<td style='text-align:right'>{_fmt(r.team_actual, unit, self.currency)}</td>"
                 f"<td>{fmt.text(r.actual_shortfall_text)}</td></tr>")
         return (f"<table><caption>Roll-up check — {fmt.text(self.period)}, as of {fmt.text(self.as_of)}: do the "
                 "CSMs' targets reach the company goals?</caption><thead><tr><th>KPI</th><th>company goal</th>"
@@ -429,10 +432,12 @@ class RollupCheck:
                 f"<tbody>{''.join(rows)}</tbody></table>")
 
 
-def _fmt(value: Any, unit: str) -> str:
+def _fmt(value: Any, unit: str, currency: str = "USD") -> str:
     if _missing(value):
         return fmt.NO_DATA
-    return {"pct": fmt.pct, "money": fmt.money, "count": fmt.count}[unit](value)
+    if unit == "money":
+        return fmt.money(value, currency)
+    return {"pct": fmt.pct, "count": fmt.count}[unit](value)
 
 
 def _segment_blend(key: str, segment_targets: dict[str, dict[str, float]], seg_parts: pd.DataFrame,
@@ -476,10 +481,10 @@ def _check_table(book: Book, period: Period, parts: pd.DataFrame, targets: Casca
             "csm_target": rolled, "weight": ("CSM count" if rule == "sum" else " + ".join(weight_cols)),
             "weight_total": float(n_csms) if rule == "sum" else weight,
             "target_shortfall": t_gap, "targets_reach_goal": None if t_gap is None else bool(t_gap <= 1e-6),
-            "target_shortfall_text": shortfall_text(kpi, t_gap),
+            "target_shortfall_text": shortfall_text(kpi, t_gap, currency=book.reporting_currency),
             "team_actual": actual, "actual_shortfall": a_gap,
             "actual_reaches_goal": None if a_gap is None else bool(a_gap <= 1e-6),
-            "actual_shortfall_text": shortfall_text(kpi, a_gap, actual=True),
+            "actual_shortfall_text": shortfall_text(kpi, a_gap, actual=True, currency=book.reporting_currency),
         })
     table = pd.DataFrame(rows)
     for col in ("company_goal", "company_goal_annual", "segment_target", "csm_target", "weight_total",
@@ -506,7 +511,7 @@ def rollup_check(book: Book, start: str | Period, end: str | None = None,
     targets = cascade_targets(book, period, attribution=attribution)
     seg = segment_parts(book, period, as_of, attribution)
     return RollupCheck(period=period, as_of=str(as_of_date(period, as_of).date()),
-                       table=_check_table(book, period, parts, targets, seg))
+                       table=_check_table(book, period, parts, targets, seg), currency=book.reporting_currency)
 
 
 # -- line of sight ---------------------------------------------------------------------------------------
@@ -545,6 +550,7 @@ def _derivation(kpi: str, csm_id: str, row: pd.Series, book: Book, period: Perio
     """How the target was set, in words, with the numbers."""
     unit = _UNIT[kpi]
     target = row[kpi]
+    cur = book.reporting_currency
     overrides = _overrides(book, csm_id)
     key = _STANDARD_KEY.get(kpi, kpi)
     scaled = ""
@@ -565,18 +571,19 @@ def _derivation(kpi: str, csm_id: str, row: pd.Series, book: Book, period: Perio
         share = 100.0 * begin / team_begin if team_begin > 0 else float("nan")
         return (f"Segment targets blended by your beginning ARR ({'; '.join(parts)}) = "
                 f"{fmt.pct(row[_annual_key(kpi)])} a year.{scaled} "
-                f"Your {fmt.money(begin)} is {fmt.pct(share)} of the team's beginning ARR: one point of your "
-                f"{'GRR' if kpi == 'grr_pct' else 'NRR'} is {fmt.money(begin / 100)} of ARR and moves the "
+                f"Your {fmt.money(begin, cur)} is {fmt.pct(share)} of the team's beginning ARR: one point of your "
+                f"{'GRR' if kpi == 'grr_pct' else 'NRR'} is {fmt.money(begin / 100, cur)} of ARR and moves the "
                 f"company figure by {share / 100:.2f} points.")
     if kpi in _STANDARD_KEY:
         per = _STANDARD_KEY[kpi].rsplit("_per_", 1)[1]
         standard = book.targets["defaults"][_STANDARD_KEY[kpi]]
-        text = (f"Company activity standard {_fmt(standard, unit)} a {per}, {_fmt(target, unit)} for these "
+        text = (f"Company activity standard {_fmt(standard, unit, cur)} a {per}, {_fmt(target, unit, cur)} for these "
                 f"{period.months} month{'s' if period.months != 1 else ''}.")
         if kpi == "sql_pipeline" and goals["sql_pipeline"] > 0:
-            text += f" That is {fmt.pct(100 * target / goals['sql_pipeline'])} of the {goal_text('sql_pipeline', goals)}."
+            text += (f" That is {fmt.pct(100 * target / goals['sql_pipeline'])} of the "
+                     f"{goal_text('sql_pipeline', goals, currency=cur)}.")
         return text
-    return f"Company standard {_fmt(target, unit)}, the same for every CSM."
+    return f"Company standard {_fmt(target, unit, cur)}, the same for every CSM."
 
 
 def line_of_sight(book: Book, csm_id: str, start: str | Period, end: str | None = None,
@@ -607,9 +614,9 @@ def line_of_sight(book: Book, csm_id: str, start: str | Period, end: str | None 
         how = _derivation(kpi, csm_id, row, book, period, ct.goals, ct.segment_targets, ct.mix.loc[csm_id],
                           team_begin)
         text = (retention_target_text(row[kpi], row[_annual_key(kpi)], period.months) if kpi in RETENTION_KPIS
-                else _fmt(row[kpi], unit))
+                else _fmt(row[kpi], unit, book.reporting_currency))
         rows.append({"kpi": kpi, "label": label, "kind": kind, "target": float(row[kpi]), "target_text": text,
-                     "serves": "; ".join(goal_text(g, ct.goals, period.months) for g in serves),
+                     "serves": "; ".join(goal_text(g, ct.goals, period.months, book.reporting_currency) for g in serves),
                      "explanation": f"{why} {how}"})
     return LineOfSight(csm_id=csm_id, csm_name=book.csm_name(csm_id), period=period, table=pd.DataFrame(rows))
 
@@ -639,6 +646,7 @@ class CascadeTree:
     period: Period
     as_of: str
     table: pd.DataFrame = field(repr=False)
+    currency: str = "USD"  # the book's reporting currency
 
     def nested(self) -> dict[str, Any]:
         """The tree as nested dicts: ``{"level", "name", "targets", "targets_annual", "actuals", "children": [...]}``.
@@ -675,7 +683,7 @@ class CascadeTree:
         for r in self.table.to_dict("records"):
             cells = [f"<td style='padding-left:{1.5 * r['depth'] + 0.3:.1f}em'>"
                      f"{'<b>' if r['depth'] < 2 else ''}{fmt.text(r['name'])}{'</b>' if r['depth'] < 2 else ''}</td>",
-                     f"<td style='text-align:right'>{fmt.money(r['beginning_arr'])}</td>",
+                     f"<td style='text-align:right'>{fmt.money(r['beginning_arr'], self.currency)}</td>",
                      f"<td style='text-align:right'>{fmt.pct(r['share_pct'])}</td>"]
             for k, *_ in TREE_KPIS:
                 target = fmt.pct(r[f"{k}_target"])
@@ -775,7 +783,8 @@ def _tree(book: Book, period: Period, as_of: str | pd.Timestamp | None, ct: Casc
             table[f"{key}_{suffix}"] = table[f"{key}_{suffix}"].astype("float64")
     for key in ("grr", "nrr"):
         table[f"{key}_target_annual"] = table[f"{key}_target_annual"].astype("float64")
-    return CascadeTree(period=period, as_of=str(as_of_date(period, as_of).date()), table=table)
+    return CascadeTree(period=period, as_of=str(as_of_date(period, as_of).date()), table=table,
+                       currency=book.reporting_currency)
 
 
 # -- forecast vs goal ------------------------------------------------------------------------------------
@@ -799,6 +808,7 @@ class ForecastVsGoal:
     as_of: str
     goals: dict[str, float]
     table: pd.DataFrame = field(repr=False)
+    currency: str = "USD"  # the book's reporting currency
 
     @property
     def team(self) -> pd.Series:
@@ -812,7 +822,8 @@ class ForecastVsGoal:
             if _missing(t[f"expected_{key}_pct"]):
                 parts.append(f"{label}: no beginning ARR")
                 continue
-            where = f"{fmt.money(gap)} of ARR short" if gap > 0 else f"{fmt.money(-gap)} of ARR ahead"
+            where = (f"{fmt.money(gap, self.currency)} of ARR short" if gap > 0
+                     else f"{fmt.money(-gap, self.currency)} of ARR ahead")
             goal = retention_target_text(t[f"{key}_target"], t[f"{key}_target_annual"], self.period.months)
             parts.append(f"team {label} expected {fmt.pct(t[f'expected_{key}_pct'])} vs the company goal of "
                          f"{goal} ({where})")
@@ -821,7 +832,7 @@ class ForecastVsGoal:
     def _repr_html_(self) -> str:
         show = self.table.copy()
         for col in ("beginning_arr", "expected_retained_arr", "expected_ending_arr", "grr_gap_arr", "nrr_gap_arr"):
-            show[col] = show[col].map(fmt.money)
+            show[col] = show[col].map(lambda v: fmt.money(v, self.currency))
         for col in ("expected_grr_pct", "expected_nrr_pct", "grr_target", "nrr_target", "grr_target_annual",
                     "nrr_target_annual"):
             show[col] = show[col].map(fmt.pct)
@@ -867,7 +878,8 @@ def forecast_vs_goal(book: Book, start: str | Period, end: str | None = None,
         table[f"{key}_gap_arr"] = (table[f"{key}_target"] - table[f"expected_{key}_pct"]) / 100.0 * table["beginning_arr"]
         table[f"{key}_status"] = [status(attainment(_none(e), _none(t)))
                                   for e, t in zip(table[f"expected_{key}_pct"], table[f"{key}_target"], strict=True)]
-    return ForecastVsGoal(period=period, as_of=str(day.date()), goals=goals, table=table)
+    return ForecastVsGoal(period=period, as_of=str(day.date()), goals=goals, table=table,
+                          currency=book.reporting_currency)
 
 
 # -- everything at once ----------------------------------------------------------------------------------
@@ -894,7 +906,7 @@ class Cascade:
         return self.tree.table
 
     def _repr_html_(self) -> str:
-        goals = ", ".join(goal_text(k, self.goals, self.period.months)
+        goals = ", ".join(goal_text(k, self.goals, self.period.months, self.check.currency)
                           for k in ("grr_pct", "nrr_pct", "logo_churn_monthly_pct", "sql_pipeline"))
         notes = "".join(f"<li>{fmt.text(n)}</li>" for n in self.notes)
         return (f"<div><p><b>Company goals</b>: {fmt.text(goals)}.</p>"
@@ -918,7 +930,7 @@ def cascade(book: Book, start: str | Period, end: str | None = None,
     slices = slice_parts(book, period, as_of, attribution)
     seg = _segments_from_slices(slices)
     check = RollupCheck(period=period, as_of=str(as_of_date(period, as_of).date()),
-                        table=_check_table(book, period, parts, targets, seg))
+                        table=_check_table(book, period, parts, targets, seg), currency=book.reporting_currency)
     tree = _tree(book, period, as_of, targets, parts, slices, seg)
     notes = list(override_problems(book.targets, book.csm_ids()))
     for r in check.table.itertuples(index=False):
@@ -928,6 +940,7 @@ def cascade(book: Book, start: str | Period, end: str | None = None,
             goal = retention_target_text(r.company_goal, r.company_goal_annual, period.months)
             notes.append(f"Even with every account on its segment target, {r.label} reaches {fmt.pct(r.segment_target)} "
                          f"for {period_words(period.months)} on this book's segment mix, below the company goal of "
-                         f"{goal} ({fmt.money(short)} of ARR): raise segment targets or accept the gap.")
+                         f"{goal} ({fmt.money(short, book.reporting_currency)} of ARR): raise segment targets or "
+                         "accept the gap.")
     return Cascade(period=period, as_of=check.as_of, goals=targets.goals, targets=targets, check=check, tree=tree,
                    notes=tuple(notes))

@@ -6,10 +6,12 @@ import shutil
 from pathlib import Path
 
 import pandas as pd
+import pytest
 import yaml
 
 from kpi_kit import views
-from kpi_kit.data import SAMPLE_DIR, load_book
+from kpi_kit.cascade import cascade, line_of_sight
+from kpi_kit.data import SAMPLE_DIR, Book, load_book
 from kpi_kit.scorecard import gap_sentence, scorecard
 
 
@@ -30,16 +32,32 @@ def test_table_html_money_columns_follow_the_currency() -> None:
     assert "CHF 1,250" in html and "$" not in html and "&lt;b&gt;Acme&lt;/b&gt;" in html
 
 
-def test_a_euro_book_scorecard_shows_no_dollar(tmp_path: Path) -> None:
-    book_dir = tmp_path / "book"
+@pytest.fixture(scope="module")
+def euro_book(tmp_path_factory: pytest.TempPathFactory) -> Book:
+    """The sample book declared as kept in euros (a single-currency EUR book)."""
+    book_dir = tmp_path_factory.mktemp("eur") / "book"
     shutil.copytree(SAMPLE_DIR, book_dir)
     meta = yaml.safe_load((book_dir / "book.yaml").read_text(encoding="utf-8")) or {}
-    meta["currency"] = "EUR"  # a single-currency book kept in euros
+    meta["currency"] = "EUR"
     (book_dir / "book.yaml").write_text(yaml.safe_dump(meta), encoding="utf-8")
-    book = load_book(book_dir)
+    return load_book(book_dir)
+
+
+def test_a_euro_book_scorecard_shows_no_dollar(euro_book: Book) -> None:
+    book = euro_book
     assert book.reporting_currency == "EUR"
     card = scorecard(book, "csm_03", "2026-07", "2026-09")
     assert card.currency == "EUR"
     money_rows = card.table.loc[card.table["unit"] == "money"]
     assert len(money_rows) and all(t.startswith("€") for t in money_rows["actual_text"])
     assert not any("$" in g for g in card.table["gap"])
+
+
+def test_the_cascade_and_line_of_sight_of_a_euro_book_show_no_dollar(euro_book: Book) -> None:
+    los = line_of_sight(euro_book, "csm_01", "2026-07", "2026-09")
+    text = " ".join(los.table["target_text"]) + " ".join(los.table["serves"]) + " ".join(los.table["explanation"])
+    assert "€" in text and "$" not in text
+    html = cascade(euro_book, "2026-07", "2026-09")._repr_html_()
+    assert "€" in html and "$" not in html
+    # the same on the USD sample book still shows dollars
+    assert "$" in " ".join(line_of_sight(load_book(), "csm_01", "2026-07", "2026-09").table["explanation"])
