@@ -53,9 +53,12 @@ _SLIDER_STYLE = {"description_width": "11em"}
 _SLIDER_LAYOUT = {"width": "30em"}
 
 
-def money_cents(value: Any) -> str:
-    """Money to the cent for the explorers: ``Decimal("21125")`` → ``"$21,125.00"`` (None → ``"no data"``)."""
-    return fmt.money(value, digits=2)
+def money_cents(value: Any, currency: str = "USD") -> str:
+    """Money to the cent for the explorers: ``Decimal("21125")`` → ``"$21,125.00"`` (None → ``"no data"``).
+
+    ``currency`` is the comp plan's (``CompPlan.currency``), see :func:`kpi_kit.fmt.money`.
+    """
+    return fmt.money(value, currency, digits=2)
 
 
 @dataclass(frozen=True, eq=False)
@@ -174,9 +177,10 @@ def comp_what_if(plan: CompPlan | Mapping[str, Any] | None, attainment_pcts: Map
         pairs[name] = (HUNDRED, a)  # target 100, actual = attainment %: metric_attainment gives a / 100, capped
     s: PayStatement = statement(_attainment_space(used), pairs, months=months)
     overall = s.attainment * HUNDRED
-    summary = (f"Overall attainment {fmt.pct(overall, 2)} → variable payout {money_cents(s.variable_payout)} "
-               f"of {money_cents(s.variable_target)}; total earnings {money_cents(s.total_earnings)} "
-               f"(OTE {money_cents(s.ote)}, {months} months)")
+    cur = used.currency
+    summary = (f"Overall attainment {fmt.pct(overall, 2)} → variable payout {money_cents(s.variable_payout, cur)} "
+               f"of {money_cents(s.variable_target, cur)}; total earnings {money_cents(s.total_earnings, cur)} "
+               f"(OTE {money_cents(s.ote, cur)}, {months} months)")
     return {
         "attainment_pct": overall,
         "multiple_pct": s.multiple * HUNDRED,
@@ -297,8 +301,8 @@ def comp_explorer(plan: CompPlan | Mapping[str, Any] | None = None,
         except KitError as exc:
             summary.value = f"<p><strong>⚠️ {fmt.text(exc)}</strong></p>"
             return
-        summary.value = (f"<p><strong>Variable payout {money_cents(result['variable_payout'])}</strong> · "
-                         f"total earnings {money_cents(result['total_earnings'])} · overall attainment "
+        summary.value = (f"<p><strong>Variable payout {money_cents(result['variable_payout'], used.currency)}</strong> · "
+                         f"total earnings {money_cents(result['total_earnings'], used.currency)} · overall attainment "
                          f"{fmt.pct(result['attainment_pct'], 2)}</p><p>{fmt.text(result['summary'])}</p>")
         if chart:
             curve.value = _curve_svg(points, float(result["attainment_pct"]), used.currency)

@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"  {'KPI':<{width}}  {'goal':>12}  {'targets':>12}  {'targets vs goal':<30}  {'team':>12}  team vs goal")
     for r in check.table.itertuples(index=False):
         unit = {"money": "money", "pct": "pct"}.get(_unit(r.kpi), "count")
-        show = {"pct": fmt.pct, "money": fmt.money, "count": fmt.count}[unit]
+        show = {"pct": fmt.pct, "money": lambda v: fmt.money(v, book.reporting_currency), "count": fmt.count}[unit]
         print(f"  {r.label:<{width}}  {show(r.company_goal):>12}  {show(r.csm_target):>12}  "
               f"{r.target_shortfall_text:<30}  {show(r.team_actual):>12}  {r.actual_shortfall_text}")
     return 0

@@ -74,9 +74,10 @@ class PayOutlook:
         if self.forecast is None:
             return self.reason
         f = self.forecast
+        cur = self.plan.currency
         return (f"At the current pace, {self.csm_id}'s total earnings for {self.period} ({self.months} months) land "
-                f"between {fmt.money(f.p10)} (P10) and {fmt.money(f.p90)} (P90), median {fmt.money(f.p50)} "
-                f"— on-target earnings are {fmt.money(self.plan.ote * self.months / 12)}.")
+                f"between {fmt.money(f.p10, cur)} (P10) and {fmt.money(f.p90, cur)} (P90), median {fmt.money(f.p50, cur)} "
+                f"— on-target earnings are {fmt.money(self.plan.ote * self.months / 12, cur)}.")
 
     def _repr_html_(self) -> str:
         return f"<p>{fmt.text(self.sentence())}</p>" + ("" if self.forecast is None else self.table.to_html(index=False))
