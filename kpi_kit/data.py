@@ -239,7 +239,7 @@ def load_book(path: str | Path | None = None) -> Book:
         path=folder,
         csms=frames["csms"],
         accounts=frames["accounts"],
-        arr_monthly=frames["arr_monthly"].drop(columns="_arr_raw"),
+        arr_monthly=frames["arr_monthly"].drop(columns="_arr_blank"),
         activities=frames["activities"],
         sqls=frames["sqls"],
         risk_alerts=frames["risk_alerts"],

@@ -93,8 +93,15 @@ def required_touchpoints(accounts: pd.DataFrame, alerts: pd.DataFrame | None,
 def assess(due: pd.DataFrame, activities: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     """Add ``status`` (met / overdue / pending) to ``due`` using purposeful ``activities`` up to ``as_of``."""
     out = due.copy()
-    done = activities.loc[activities["purpose"].notna() & (activities["date"] <= as_of), ["account_id", "purpose", "date"]] \
-        if "purpose" in activities.columns else activities.iloc[0:0][["account_id", "date"]].assign(purpose="")
+    if "purpose" in activities.columns and len(out):
+        # only activities dated inside some window and up to as_of can match: select them by date first
+        # (a cheap datetime comparison) so the merge below sees a few rows, not the whole history
+        dates = activities["date"]
+        near = (dates >= out["window_start"].min()) & (dates <= min(out["window_end"].max(), as_of))
+        done = activities.loc[near, ["account_id", "purpose", "date"]]
+        done = done.loc[done["purpose"].notna()]
+    else:
+        done = activities.iloc[0:0][["account_id", "date"]].assign(purpose="")
     out["_key"] = range(len(out))
     pairs = out[["_key", "account_id", "touchpoint", "window_start", "window_end"]].merge(
         done, left_on=["account_id", "touchpoint"], right_on=["account_id", "purpose"], how="inner")

@@ -22,8 +22,10 @@ at the rates of the period's first day, so GRR/NRR show what customers did; what
 the separate part ``fx_effect`` (cohort ending ARR at period-end rates minus at start rates), never
 expansion or contraction (see :func:`account_arr`).
 
-Implementation: one pass of merges and ``groupby("csm_id")`` for the whole team; there is no Python
-loop over CSMs or accounts. :func:`csm_metrics` filters the book to one CSM first, then runs the same code.
+Implementation: one vectorized pass for the whole team; there is no Python loop over CSMs or accounts.
+Ids are turned into integer positions once and every part is a per-CSM tally over them (:func:`_tally`);
+activities are cut by date to what the period and the 90-day renewal look-back use before any id is
+looked at. :func:`csm_metrics` filters the book to one CSM first, then runs the same code.
 """
 
 from __future__ import annotations
@@ -197,14 +199,45 @@ def account_arr(book: Book, period: Period, csm_id: str | None = None) -> pd.Dat
     return out.reset_index(drop=True)
 
 
-def _count(frame: pd.DataFrame, by: str, index: pd.Index, mask: pd.Series | None = None,
-           value: str | None = None) -> pd.Series:
-    """Per-``by`` count (or sum of ``value``) of rows where ``mask``, aligned to ``index`` with 0 for absent."""
+def _csm_codes(csm_ids: pd.Series, csm_index: pd.Index) -> np.ndarray:
+    """Position of each row's CSM in ``csm_index`` (-1 for a CSM not in it): ids become integers once.
+
+    Every per-CSM tally below counts or sums over these integer codes instead of grouping the text ids
+    again and again (grouping 5 million text ids costs far more than grouping their integer positions).
+    """
+    return csm_index.get_indexer(csm_ids)
+
+
+def _tally(codes: np.ndarray, n: int, mask: pd.Series | np.ndarray | None = None,
+           values: pd.Series | None = None) -> np.ndarray:
+    """Per-CSM count of the rows where ``mask`` (or the sum of their ``values``), one entry per CSM code.
+
+    Parameters
+    ----------
+    codes
+        Each row's CSM position (:func:`_csm_codes`); rows with -1 (not a listed CSM) are left out.
+    n
+        Number of CSMs; the result has ``n`` entries, 0 for a CSM without rows.
+    mask
+        Rows to count (boolean, aligned with ``codes``); all rows when None.
+    values
+        When given, the sum of these values over the counted rows (missing values count as 0, like
+        pandas' ``groupby().sum()``, which does the summing) instead of the number of rows.
+
+    Examples
+    --------
+    >>> _tally(np.array([0, 1, 1, -1]), 3).tolist()                        # CSM 2 has no rows
+    [1, 2, 0]
+    >>> _tally(np.array([0, 1, 1]), 2, values=pd.Series([5.0, 1.0, 2.5])).tolist()
+    [5.0, 3.5]
+    """
+    keep = codes >= 0
     if mask is not None:
-        frame = frame.loc[mask]
-    grouped = frame.groupby(by, observed=True)
-    series = grouped[value].sum() if value else grouped.size()
-    return series.reindex(index, fill_value=0)
+        keep &= np.asarray(mask, dtype=bool)
+    if values is None:
+        return np.bincount(codes[keep], minlength=n).astype("int64")
+    sums = pd.Series(np.asarray(values)[keep]).groupby(codes[keep]).sum()
+    return sums.reindex(range(n), fill_value=0).to_numpy()
 
 
 def metric_parts(book: Book, period: Period, as_of: str | pd.Timestamp | None = None,
@@ -213,47 +246,63 @@ def metric_parts(book: Book, period: Period, as_of: str | pd.Timestamp | None = 
 
     With ``csm_id`` the book is filtered to that CSM first. Parts whose source is not recorded are NaN.
     Account ownership follows ``attribution`` (see :func:`attributed`).
+
+    Implementation: ids are turned into integer positions once (CSMs: :func:`_csm_codes`; accounts:
+    positions in the book's account list) and every part is a :func:`_tally` over them; activities are
+    first cut to the dates any part can use (the period and the 90 days up to ``as_of``).
     """
     book = attributed(book, period, attribution)
     day = as_of_date(period, as_of)
     csm_index = pd.Index(book.csms["csm_id"] if csm_id is None else [csm_id], name="csm_id", dtype="str")
+    n = len(csm_index)
     acc = account_arr(book, period, csm_id)
-    books = acc.loc[acc["in_book"]]
+    books = acc.loc[acc["in_book"]].reset_index(drop=True)
+    book_index = pd.Index(books["account_id"])  # account ids are unique (validated by load_book)
+    book_csm = _csm_codes(books["csm_id"], csm_index)
     parts = pd.DataFrame(index=csm_index)
 
-    parts["book_accounts"] = _count(books, "csm_id", csm_index)
-    parts["cohort_accounts"] = _count(books, "csm_id", csm_index, books["in_cohort"])
-    parts["churned_accounts"] = _count(books, "csm_id", csm_index, books["churned"])
-    parts["new_accounts"] = _count(books, "csm_id", csm_index, ~books["in_cohort"] & ~books["arr_unknown"])
-    parts["unknown_arr_accounts"] = _count(books, "csm_id", csm_index, books["arr_unknown"])
+    def per_csm(mask: pd.Series | np.ndarray | None = None, values: pd.Series | None = None) -> np.ndarray:
+        return _tally(book_csm, n, mask, values)
+
+    parts["book_accounts"] = per_csm()
+    parts["cohort_accounts"] = per_csm(books["in_cohort"])
+    parts["churned_accounts"] = per_csm(books["churned"])
+    parts["new_accounts"] = per_csm(~books["in_cohort"] & ~books["arr_unknown"])
+    parts["unknown_arr_accounts"] = per_csm(books["arr_unknown"])
     for part, column in (("beginning_arr", "begin"), ("retained_arr", "retained"), ("expansion_arr", "expansion"),
                          ("contraction_arr", "contraction"), ("new_arr", "new")):
-        parts[part] = _count(books, "csm_id", csm_index, value=column).astype("float64")
-    parts["ending_arr"] = _count(books, "csm_id", csm_index, books["in_cohort"], value="end").astype("float64")
-    parts["churned_arr"] = _count(books, "csm_id", csm_index, books["churned"], value="begin").astype("float64")
-    parts["fx_effect"] = _count(books, "csm_id", csm_index, value="fx_effect").astype("float64")
+        parts[part] = per_csm(values=books[column]).astype("float64")
+    parts["ending_arr"] = per_csm(books["in_cohort"], values=books["end"]).astype("float64")
+    parts["churned_arr"] = per_csm(books["churned"], values=books["begin"]).astype("float64")
+    parts["fx_effect"] = per_csm(values=books["fx_effect"]).astype("float64")
 
     # -- activities ------------------------------------------------------------------------------
+    # Only activities up to ``day`` dated in the period (calls, touchpoints, coverage) or in the 90 days up
+    # to ``day`` (renewal contact) are used: cut them out once by date, then work on that slice.
     acts = book.activities
-    in_period = period.contains(acts["date"]) & (acts["date"] <= day)
-    if csm_id is not None:
-        acts_p = acts.loc[in_period & ((acts["csm_id"] == csm_id) | acts["account_id"].isin(books["account_id"]))]
-    else:
-        acts_p = acts.loc[in_period]
-    mine = acts_p if csm_id is None else acts_p.loc[acts_p["csm_id"] == csm_id]
-    parts["calls"] = _count(mine, "csm_id", csm_index, mine["type"].isin(CALL_TYPES))
-    parts["touchpoints"] = _count(mine, "csm_id", csm_index)
-    parts["qbrs"] = _count(mine, "csm_id", csm_index, mine["type"] == "qbr")
-    touched = books["account_id"].isin(acts_p["account_id"].unique())
-    parts["covered_accounts"] = _count(books, "csm_id", csm_index, touched)
+    dates = acts["date"]
+    ninety = pd.Timedelta(days=90)
+    used = (dates <= day) & ((dates >= period.start_date) | (dates > day - ninety))
+    win = acts.loc[used, ["date", "account_id", "csm_id", "type"]]
+    in_period = (period.contains(win["date"]) & (win["date"] <= day)).to_numpy()
+    win_csm = _csm_codes(win["csm_id"], csm_index)
+    win_account = book_index.get_indexer(win["account_id"])  # -1: not a book account
+    types = win["type"]
+    parts["calls"] = _tally(win_csm, n, in_period & types.isin(CALL_TYPES).to_numpy())
+    parts["touchpoints"] = _tally(win_csm, n, in_period)
+    parts["qbrs"] = _tally(win_csm, n, in_period & (types == "qbr").to_numpy())
+    touched = np.zeros(len(books), dtype=bool)
+    touched[win_account[in_period & (win_account >= 0)]] = True  # touched by anyone in the period
+    parts["covered_accounts"] = per_csm(touched)
 
-    horizon = books.merge(book.accounts[["account_id", "renewal_date"]], on="account_id", how="left")
-    renewing = horizon["renewal_date"].notna() & (horizon["renewal_date"] > day) & \
-        (horizon["renewal_date"] <= day + pd.Timedelta(days=90))
-    recent = acts.loc[(acts["date"] <= day) & (acts["date"] > day - pd.Timedelta(days=90))
-                      & (acts["type"] != "automated_email"), "account_id"].unique()
-    parts["renewals_90d"] = _count(horizon, "csm_id", csm_index, renewing)
-    parts["renewals_90d_contacted"] = _count(horizon, "csm_id", csm_index, renewing & horizon["account_id"].isin(recent))
+    own = book.accounts.drop_duplicates("account_id").set_index("account_id")["renewal_date"]
+    renewal = own.reindex(book_index)
+    renewing = (renewal.notna() & (renewal > day) & (renewal <= day + ninety)).to_numpy()
+    recent = ((win["date"] > day - ninety) & (types != "automated_email")).to_numpy()
+    contacted = np.zeros(len(books), dtype=bool)
+    contacted[win_account[recent & (win_account >= 0)]] = True
+    parts["renewals_90d"] = per_csm(renewing)
+    parts["renewals_90d_contacted"] = per_csm(renewing & contacted)
 
     # -- SQLs --------------------------------------------------------------------------------------
     sqls = book.sqls if csm_id is None else book.sqls.loc[book.sqls["csm_id"] == csm_id]
@@ -262,22 +311,26 @@ def metric_parts(book: Book, period: Period, as_of: str | pd.Timestamp | None = 
         sqls = sqls.assign(expansion_arr=to_reporting_currency(
             book, sqls["account_id"], sqls["expansion_arr"].where(created, 0.0), period.start_date))
     closed = period.contains(sqls["closed_date"]) & (sqls["closed_date"] <= day)
-    parts["sqls"] = _count(sqls, "csm_id", csm_index, created)
-    parts["sql_pipeline"] = _count(sqls, "csm_id", csm_index, created, value="expansion_arr").astype("float64")
-    parts["sqls_won"] = _count(sqls, "csm_id", csm_index, closed & (sqls["status"] == "won"))
-    parts["sqls_lost"] = _count(sqls, "csm_id", csm_index, closed & (sqls["status"] == "lost"))
+    sql_csm = _csm_codes(sqls["csm_id"], csm_index)
+    parts["sqls"] = _tally(sql_csm, n, created)
+    parts["sql_pipeline"] = _tally(sql_csm, n, created, values=sqls["expansion_arr"]).astype("float64")
+    parts["sqls_won"] = _tally(sql_csm, n, closed & (sqls["status"] == "won"))
+    parts["sqls_lost"] = _tally(sql_csm, n, closed & (sqls["status"] == "lost"))
 
-    # -- risk alerts on the CSM's book accounts ----------------------------------------------------
-    alerts = book.risk_alerts.merge(books[["account_id", "csm_id"]], on="account_id", how="inner")
-    flagged = period.contains(alerts["flagged_date"]) & (alerts["flagged_date"] <= day)
-    parts["alerts_saved"] = _count(alerts, "csm_id", csm_index, flagged & (alerts["outcome"] == "saved"))
-    parts["alerts_churned"] = _count(alerts, "csm_id", csm_index, flagged & (alerts["outcome"] == "churned"))
-    parts["open_alerts"] = _count(alerts, "csm_id", csm_index, flagged & (alerts["outcome"] == "open"))
+    # -- risk alerts on the CSM's book accounts (the book owner answers for them) -------------------
+    alerts = book.risk_alerts
+    at = book_index.get_indexer(alerts["account_id"])
+    alert_csm = np.full(len(at), -1, dtype="int64")
+    alert_csm[at >= 0] = book_csm[at[at >= 0]]
+    flagged = (period.contains(alerts["flagged_date"]) & (alerts["flagged_date"] <= day)).to_numpy()
+    for part, outcome in (("alerts_saved", "saved"), ("alerts_churned", "churned"), ("open_alerts", "open")):
+        parts[part] = _tally(alert_csm, n, flagged & (alerts["outcome"] == outcome).to_numpy())
 
     # -- lifecycle touchpoints ---------------------------------------------------------------------
     tps = lifecycle_table(book, period, day, books)
+    tp_csm = _csm_codes(tps["csm_id"], csm_index)
     for status in ("met", "overdue", "pending"):
-        parts[f"lifecycle_{status}"] = _count(tps, "csm_id", csm_index, tps["status"] == status)
+        parts[f"lifecycle_{status}"] = _tally(tp_csm, n, tps["status"] == status)
 
     for part, source in _NEEDS.items():
         if not book.recorded(source):

@@ -4,6 +4,11 @@ The contract is in ``data/README.md``. Each CSV is read as text, every column is
 (parse failures become problems, never silent NaN or 0), then a pandera schema per file checks
 allowed values, ranges, uniqueness and blanks, and cross-file checks find ids that point nowhere.
 
+Big books (millions of activities): a column is parsed once per distinct text and spread back to the
+rows, checks run on distinct values or integer codes first and only fall back to row-by-row work
+(pandera, exact comparisons) where something fails, and repeats are found through 64-bit hashes. Every
+problem is still reported for its own row with its own value, exactly as a row-by-row pass would.
+
 Row numbers are spreadsheet rows: the header is row 1, the first data row is row 2.
 """
 
@@ -15,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
@@ -279,6 +285,8 @@ class _Reader:
     problems: list[Problem] = field(default_factory=list)
     settings: BookSettings = field(default_factory=BookSettings)
     frames: dict[str, pd.DataFrame] = field(default_factory=dict)  # typed so far (csms before activities)
+    #: (file, column) -> (typed frame, row codes, distinct typed values) kept by :meth:`parse`, see :meth:`factorized`
+    distinct: dict[tuple[str, str], tuple[pd.DataFrame, np.ndarray, pd.Series]] = field(default_factory=dict)
 
     def add(self, file: str, row: int | None, column: str | None, value: object, message: str,
             severity: Literal["error", "warning"] = "error") -> None:
@@ -308,8 +316,9 @@ class _Reader:
             return None
         raw.columns = [str(c).strip() for c in raw.columns]
         raw.index = pd.RangeIndex(2, len(raw) + 2)  # spreadsheet row numbers
-        blank = (raw == "").all(axis=1) if len(raw.columns) else pd.Series(False, index=raw.index)
-        raw = raw.loc[~blank]
+        blank = _blank_rows(raw)
+        if blank.any():
+            raw = raw.loc[~blank]
         missing = [c.name for c in spec.columns if c.required and c.name not in raw.columns]
         for name in missing:
             self.add(fname, 1, name, None,
@@ -319,45 +328,79 @@ class _Reader:
         return raw
 
     def parse(self, spec: FileSpec, raw: pd.DataFrame) -> pd.DataFrame:
-        """Typed copy of ``raw``; each unparsable value is a problem and becomes missing."""
+        """Typed copy of ``raw``; each unparsable value is a problem and becomes missing.
+
+        A column is parsed once per *distinct* text and the results are spread back to the rows (a column
+        of 5 million dates holds a few hundred distinct texts: far less work, and every row of a typed text
+        column points at one shared string). Problems are still reported row by row, with each row's own
+        value. Columns whose values must all differ (``unique`` ids) are parsed row by row. Each contract
+        column is removed from ``raw`` once parsed (``raw`` is consumed), so a big file's text and its
+        typed copy are not held in memory side by side. ``arr_monthly`` gets a helper column
+        ``_arr_blank`` (the ``arr`` text was blank, not unreadable) that ``load_book`` drops.
+        """
         fname = f"{spec.name}.csv"
-        out = raw.copy()
+        out = raw.copy(deep=False)
+        rows = raw.index
+        kept: dict[str, tuple[np.ndarray, pd.Series]] = {}
         for col in spec.columns:
             if col.name not in raw.columns:
                 continue
-            text = raw[col.name].str.strip()
-            blank = text == ""
-            reported = pd.Series(False, index=text.index)
+            series = raw[col.name]
+            codes: np.ndarray | None = None
+            if col.unique:
+                text = series.str.strip()
+            else:
+                codes, distinct = pd.factorize(series, use_na_sentinel=False)
+                text = pd.Series(distinct, dtype=series.dtype).str.strip()
+
+            def spread(values: pd.Series, codes: np.ndarray | None = codes) -> pd.Series:
+                """Values per distinct text -> values per row (index: spreadsheet rows)."""
+                if codes is None:
+                    return values
+                return pd.Series(values.array.take(codes), index=rows, name=values.name)
+
+            blank_text = (text == "").to_numpy()
+            blank = pd.Series(blank_text if codes is None else blank_text[codes], index=rows)
+            reported = pd.Series(False, index=rows)
+            stamped_text: pd.Series | None = None
             if col.kind in ("text", "id", "enum"):
-                values = text.where(~blank)
+                typed = text.where(~blank_text)
                 if col.kind == "enum":
-                    values = values.str.lower()
+                    typed = typed.str.lower()
             elif col.kind == "number":
-                values = pd.to_numeric(text.where(~blank), errors="coerce")
+                typed = pd.to_numeric(text.where(~blank_text), errors="coerce")
             elif col.kind == "date":
-                values = pd.to_datetime(text.where(~blank), format="%Y-%m-%d", errors="coerce")
-                unread = values.isna() & ~blank
+                typed = pd.to_datetime(text.where(~blank_text), format="%Y-%m-%d", errors="coerce")
+                unread = typed.isna() & ~blank_text
                 if col.timestamps and unread.any():  # fast path: a column of plain dates does no time-zone work
-                    stamped = unread & text.str.match(_ISO_STAMP_RE)
-                    if stamped.any():
-                        days, failed = self.stamp_days(fname, col.name, raw, text.loc[stamped])
-                        values = values.copy()
-                        values.loc[days.index] = days.astype(values.dtype)
-                        reported = failed.reindex(text.index, fill_value=False)  # already reported, once
+                    stamped_text = unread & text.str.match(_ISO_STAMP_RE)
             elif col.kind == "month":
-                values = pd.to_datetime(text.where(~blank), format="%Y-%m", errors="coerce")
+                typed = pd.to_datetime(text.where(~blank_text), format="%Y-%m", errors="coerce")
             elif col.kind == "timestamp":
-                values = _parse_timestamps(text.where(~blank))
+                typed = _parse_timestamps(text.where(~blank_text))
             elif col.kind == "bool":
                 low = text.str.lower()
-                values = pd.Series(pd.NA, index=text.index, dtype="boolean")
-                values[low.isin(TRUE_WORDS)] = True
-                values[low.isin(FALSE_WORDS)] = False
-                bad_bool = ~(low.isin(TRUE_WORDS) | low.isin(FALSE_WORDS) | blank)
+                typed = pd.Series(pd.NA, index=text.index, dtype="boolean")
+                typed[low.isin(TRUE_WORDS)] = True
+                typed[low.isin(FALSE_WORDS)] = False
+                bad_bool = spread(~(low.isin(TRUE_WORDS) | low.isin(FALSE_WORDS) | blank_text))
                 for row in bad_bool[bad_bool].index:
                     self.add(fname, int(row), col.name, raw.at[row, col.name], f"is not {EXPECTED_TEXT['bool']}")
             else:  # pragma: no cover - the specs only use the kinds above
                 raise AssertionError(col.kind)
+            if col.kind == "month":
+                typed = typed.dt.to_period("M")
+            values = spread(typed)
+            if stamped_text is not None and stamped_text.any():
+                stamped = spread(stamped_text).to_numpy(dtype=bool)
+                stamps = text.loc[stamped] if codes is None else \
+                    pd.Series(text.array.take(codes[stamped]), index=rows[stamped])
+                days, failed = self.stamp_days(fname, col.name, raw, stamps)
+                values = values.copy()
+                values.loc[days.index] = days.astype(values.dtype)
+                reported = failed.reindex(rows, fill_value=False)  # already reported, once
+            elif codes is not None:
+                kept[col.name] = (codes, typed.reset_index(drop=True))
             if col.kind in ("number", "date", "month", "timestamp"):
                 bad = values.isna() & ~blank & ~reported
                 for row in bad[bad].index:
@@ -369,16 +412,35 @@ class _Reader:
                     if col.kind in ("date", "month") and _looks_like_date(value):
                         msg = f"is not a real date; expected {hint}"
                     self.add(fname, int(row), col.name, value, msg)
-            if col.kind == "month":
-                values = values.dt.to_period("M")
             out[col.name] = values
             if spec.name == "arr_monthly" and col.name == "arr":
-                out["_arr_raw"] = text
+                out["_arr_blank"] = blank
             if not col.nullable:
                 missing = blank
                 for row in missing[missing].index:
                     self.add(fname, int(row), col.name, "", f"is blank; expected {EXPECTED_TEXT.get(col.kind, 'a value')}")
+            # the text of this column is no longer needed (a timestamp's CSM zone reads ``csm_id``, which
+            # comes after ``date`` in the contract, so it is still there when dates are parsed)
+            del raw[col.name]
+        for name, (codes, typed) in kept.items():
+            self.distinct[(spec.name, name)] = (out, codes, typed)
         return out
+
+    def factorized(self, file: str, frame: pd.DataFrame, column: str) -> tuple[np.ndarray, pd.Series]:
+        """``frame[column]`` as integer codes and distinct values (``values.take(codes)`` is the column).
+
+        Uses the distinct texts :meth:`parse` already found when ``frame`` is the typed frame it returned
+        (ids repeated millions of times are looked up once), else factorizes the column. Missing values
+        are a value of their own (code, not -1), as in ``duplicated``. Distinct texts that parsed to the
+        same value (``2025-01-05`` and `` 2025-01-05 ``) are merged, so equal codes mean equal values.
+        """
+        kept = self.distinct.get((file, column))
+        if kept is not None and kept[0] is frame:
+            _, text_codes, typed = kept
+            value_codes, values = pd.factorize(typed, use_na_sentinel=False)
+            return value_codes[text_codes], pd.Series(values)
+        codes, values = pd.factorize(frame[column], use_na_sentinel=False)
+        return codes, pd.Series(values)
 
     def stamp_days(self, fname: str, column: str, raw: pd.DataFrame, stamps: pd.Series) -> tuple[pd.Series, pd.Series]:
         """Days of ISO timestamps in a ``date`` column (``activities.csv``), per the book's settings.
@@ -415,21 +477,33 @@ class _Reader:
         return result.table["date"], failed
 
     def check_schema(self, spec: FileSpec, typed: pd.DataFrame) -> None:
-        """Allowed values, ranges and uniqueness, checked with a pandera schema (lazy: all at once)."""
+        """Allowed values, ranges and uniqueness, checked with a pandera schema (lazy: all at once).
+
+        A check is first tried on the column's distinct values (a uniqueness check on 64-bit hashes,
+        :func:`_has_repeats`); only a check that some value fails goes to pandera, which then finds and
+        reports the failing rows exactly as if every check had run on every row. A clean file of millions
+        of rows thus costs a few hundred comparisons instead of millions.
+        """
         fname = f"{spec.name}.csv"
         columns: dict[str, pa.Column] = {}
         for col in spec.columns:
             if col.name not in typed.columns:
                 continue
+            present = self.factorized(spec.name, typed, col.name)[1].dropna() if (col.choices or col.min is not None
+                                                                                   or col.max is not None) else None
             checks: list[pa.Check] = []
-            if col.choices:
+            if col.choices and not present.isin(col.choices).all():
                 checks.append(pa.Check.isin(list(col.choices), error=f"is not allowed; expected one of {', '.join(col.choices)}"))
-            if col.min is not None:
+            if col.min is not None and not (present >= col.min).all():
                 extra = " (ARR is never negative: put credits in a separate file)" if col.name.endswith("arr") else ""
                 checks.append(pa.Check.ge(col.min, error=f"must not be below {col.min:g}{extra}"))
-            if col.max is not None:
+            if col.max is not None and not (present <= col.max).all():
                 checks.append(pa.Check.le(col.max, error=f"must not be above {col.max:g}"))
-            columns[col.name] = pa.Column(checks=checks, nullable=True, unique=col.unique, required=False)
+            unique = col.unique and _has_repeats(typed[col.name])
+            if checks or unique:
+                columns[col.name] = pa.Column(checks=checks, nullable=True, unique=unique, required=False)
+        if not columns:
+            return
         schema = pa.DataFrameSchema(columns, strict=False, coerce=False)
         try:
             schema.validate(typed, lazy=True)
@@ -455,6 +529,23 @@ class _Reader:
 
 #: An ISO 8601 date-time: ``2025-03-31T16:30``, ``2025-03-31 16:30:00``, optional fraction and offset.
 _ISO_STAMP_RE = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:Z|UTC|[+-]\d{2}:?\d{2})?$"
+
+
+def _blank_rows(raw: pd.DataFrame) -> np.ndarray:
+    """Rows whose every cell is empty (a blank line in the file); such rows are skipped.
+
+    Only rows blank in the first column are checked further, so a big file costs one comparison.
+    """
+    blank = np.zeros(len(raw), dtype=bool)
+    if not len(raw.columns):
+        return blank
+    blank = (raw.iloc[:, 0] == "").to_numpy(dtype=bool, copy=True)
+    for i in range(1, len(raw.columns)):
+        candidates = np.flatnonzero(blank)
+        if not len(candidates):
+            break
+        blank[candidates] = (raw.iloc[candidates, i] == "").to_numpy(dtype=bool)
+    return blank
 
 
 def _is_zone(name: object) -> bool:
@@ -647,7 +738,9 @@ def _cross_checks(reader: _Reader, frames: dict[str, pd.DataFrame]) -> None:
         if frame is None or known is None or column not in frame.columns:
             return
         values = frame[column]
-        bad = values.notna() & ~values.isin(known)
+        codes, distinct = reader.factorized(file, frame, column)  # each distinct id looked up once
+        bad_distinct = (distinct.notna() & ~distinct.isin(known)).to_numpy(dtype=bool)
+        bad = pd.Series(bad_distinct[codes], index=frame.index)
         for row in bad[bad].index[:200]:
             reader.add(f"{file}.csv", int(row), column, values[row],
                        f"is not a known {what}: add it to {source} or correct the id")
@@ -663,12 +756,12 @@ def _cross_checks(reader: _Reader, frames: dict[str, pd.DataFrame]) -> None:
 
     arr = frames.get("arr_monthly")
     if arr is not None:
-        blank = arr["arr"].isna() & (arr.get("_arr_raw", pd.Series("", index=arr.index)) == "")
+        blank = arr["arr"].isna() & arr.get("_arr_blank", pd.Series(False, index=arr.index))
         for row in blank[blank].index[:200]:
             reader.add("arr_monthly.csv", int(row), "arr", "",
                        "is blank: ARR unknown for that month — left out of ARR sums (the account stays in the book "
                        "and is never counted as churn); fill it in if you know it", severity="warning")
-        dup = arr.duplicated(["month", "account_id"], keep="first") & arr["month"].notna()
+        dup = _pair_duplicated(reader, "arr_monthly", arr, "month", "account_id") & arr["month"].notna()
         for row in dup[dup].index[:200]:
             reader.add("arr_monthly.csv", int(row), "account_id", arr.at[row, "account_id"],
                        f"has a second ARR row for month {arr.at[row, 'month']}; keep one row per month and account")
@@ -727,6 +820,60 @@ def _add_listed(reader: _Reader, file: str, column: str, items: list[tuple[int, 
         reader.add(file, None, column, None, f"{len(items) - MAX_LISTED} more rows {more}", severity="warning")
 
 
+def _has_repeats(values: pd.Series) -> bool:
+    """True when some value occurs more than once (two missing values count as a repeat, as in ``duplicated``).
+
+    Compared through 64-bit hashes (``pandas.util.hash_array``): values with different hashes differ, so
+    only the few rows whose hashes clash are compared exactly.
+    """
+    missing = values.isna().to_numpy(dtype=bool)
+    if missing.sum() > 1:
+        return True
+    present = values.to_numpy(dtype=object)[~missing]
+    if len(present) < 2:
+        return False
+    clash = pd.Series(pd.util.hash_array(present, categorize=False)).duplicated(keep=False).to_numpy(dtype=bool)
+    return bool(clash.any()) and bool(pd.Series(present[clash]).duplicated().any())
+
+
+def _pair_duplicated(reader: _Reader, file: str, frame: pd.DataFrame, first: str, second: str) -> pd.Series:
+    """``frame.duplicated([first, second], keep="first")``, computed on the columns' integer codes.
+
+    Missing values count as equal to each other, as in ``DataFrame.duplicated``.
+    """
+    first_codes, _ = reader.factorized(file, frame, first)
+    second_codes, second_values = reader.factorized(file, frame, second)
+    key = first_codes.astype("int64") * max(len(second_values), 1) + second_codes
+    return pd.Series(key, index=frame.index).duplicated(keep="first")
+
+
+#: Ids are trimmed and upper-cased this many at a time when looking for ids that clash once normalized.
+_CHUNK = 1_000_000
+
+
+def _may_match_when_normalized(ids: pd.Series) -> np.ndarray:
+    """Rows whose id, trimmed and upper-cased, may equal another row's (including plain repeats).
+
+    A superset found through 64-bit hashes of the normalized ids (``pandas.util.hash_array``, a fixed
+    key, so the same file always gives the same rows): two rows with equal normalized ids always have
+    equal hashes, so every row of a real clash is in it; a hash collision only adds a row that the exact
+    check then clears. The normalized text is built a chunk at a time and dropped, so millions of ids
+    never exist twice in memory.
+    """
+    present = ids.notna().to_numpy(dtype=bool)
+    where = np.flatnonzero(present)
+    out = np.zeros(len(ids), dtype=bool)
+    if len(where) < 2:
+        return out
+    text = ids.to_numpy(dtype=object)[where]
+    hashes = np.empty(len(where), dtype="uint64")
+    for lo in range(0, len(where), _CHUNK):
+        norm = np.array([str(v).strip().upper() for v in text[lo:lo + _CHUNK]], dtype=object)
+        hashes[lo:lo + _CHUNK] = pd.util.hash_array(norm, categorize=False)
+    out[where] = pd.Series(hashes).duplicated(keep=False).to_numpy(dtype=bool)
+    return out
+
+
 def _month_text(ordinal: int) -> str:
     return str(pd.Period(ordinal=ordinal, freq="M"))
 
@@ -746,6 +893,10 @@ def _quality_checks(reader: _Reader, frames: dict[str, pd.DataFrame]) -> None:
         frame = frames.get(stem)
         if frame is None or col not in frame.columns:
             continue
+        candidates = _may_match_when_normalized(frame[col])
+        if not candidates.any():
+            continue
+        frame = frame.loc[candidates]  # every row of a clash is a candidate: the rest cannot change the result
         ids = frame[col]
         norm = ids.str.strip().str.upper()
         shared = norm.notna() & norm.duplicated(keep=False) & ~ids.duplicated(keep=False)
@@ -763,7 +914,7 @@ def _quality_checks(reader: _Reader, frames: dict[str, pd.DataFrame]) -> None:
     usage = frames.get("usage")
     if usage is not None:
         keyed = usage["month"].notna() & usage["account_id"].notna()
-        dup = usage.duplicated(["month", "account_id"], keep="first") & keyed
+        dup = _pair_duplicated(reader, "usage", usage, "month", "account_id") & keyed
         items = [(int(row), usage.at[row, "account_id"],
                   f"has a second usage row for month {usage.at[row, 'month']}; keep one row per month and account")
                  for row in dup[dup].index]
@@ -785,7 +936,8 @@ def _quality_checks(reader: _Reader, frames: dict[str, pd.DataFrame]) -> None:
     accounts = frames.get("accounts")
     if activities is not None and accounts is not None and len(activities) and len(accounts):
         since = accounts.dropna(subset=["account_id"]).drop_duplicates("account_id").set_index("account_id")["customer_since"]
-        account_since = pd.Series(since.reindex(activities["account_id"]).to_numpy(), index=activities.index)
+        codes, ids = reader.factorized("activities", activities, "account_id")  # each account looked up once
+        account_since = pd.Series(since.reindex(pd.Index(ids)).to_numpy()[codes], index=activities.index)
         early = activities["date"].notna() & account_since.notna() & (activities["date"] < account_since)
         items = [(int(row), activities.at[row, "date"].date(),
                   f"{BEFORE_CUSTOMER_TEXT} {account_since[row].date()} (account {activities.at[row, 'account_id']}): "
@@ -796,9 +948,11 @@ def _quality_checks(reader: _Reader, frames: dict[str, pd.DataFrame]) -> None:
     if arr is not None and len(months):
         rows = arr.loc[arr["month"].notna() & arr["account_id"].notna(), ["account_id", "month"]]
         ordinals = pd.Series(pd.PeriodIndex(rows["month"]).asi8, index=rows.index)
-        keyed = pd.DataFrame({"account_id": rows["account_id"], "n": ordinals}).drop_duplicates(["account_id", "n"])
-        keyed = keyed.sort_values(["account_id", "n"], kind="stable")
-        prev = keyed.groupby("account_id")["n"].shift()
+        codes, _ = reader.factorized("arr_monthly", arr, "account_id")  # sort integer codes, not text ids
+        account = pd.Series(codes, index=arr.index).loc[rows.index]
+        keyed = pd.DataFrame({"account_id": rows["account_id"], "account": account, "n": ordinals})
+        keyed = keyed.drop_duplicates(["account", "n"]).sort_values(["account", "n"], kind="stable")
+        prev = keyed.groupby("account")["n"].shift()
         gap = prev.notna() & (keyed["n"] - prev > 1)
         items = []
         for row in gap[gap].index:
