@@ -377,17 +377,13 @@ def load_plan(path_or_dict: str | Path | Mapping[str, Any] | CompPlan | None = N
 
 
 def _read_plan_file(path: Path, src: str) -> Mapping[str, Any]:
-    import yaml
+    from kpi_kit.parsing import parse_yaml
 
     if not path.is_file():
         raise KitError(f"{src}: no such comp plan file; give the path of a comp_plan.yaml "
                        "(see docs/comp_plan.md) or omit --plan for the seed's plan")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark is not None else ""
-        raise KitError(f"{src}{where}: not valid YAML ({getattr(exc, 'problem', exc)}); fix the file") from None
+        data = parse_yaml(path.read_text(encoding="utf-8-sig"), src)
     except UnicodeDecodeError:
         raise KitError(f"{src}: not UTF-8 text; save the file as UTF-8") from None
     if data is None:

@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-import yaml
 
 from kpi_kit.calendar import FiscalCalendar
 from kpi_kit.errors import KitError
+from kpi_kit.parsing import parse_yaml
 
 if TYPE_CHECKING:
     from kpi_kit.validate import BookSettings, Problem
@@ -184,12 +184,7 @@ def read_yaml(path: Path) -> dict[str, Any] | None:
     """Read an optional YAML mapping; a syntax error names the file and line."""
     if not path.exists():
         return None
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark is not None else ""
-        raise KitError(f"{path.name}{where}: not valid YAML ({getattr(exc, 'problem', exc)}); fix the file") from None
+    data = parse_yaml(path.read_text(encoding="utf-8-sig"), path.name)
     if data is None:
         return {}
     if not isinstance(data, dict):

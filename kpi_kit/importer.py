@@ -160,6 +160,12 @@ class _MappingErrors:
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         self.add(f"{key}.{got}" if key else got, f"unknown key{hint}; allowed here: {', '.join(allowed)}")
 
+    def unknown_keys(self, key: str, data: dict[Any, Any], allowed: tuple[str, ...] | list[str]) -> None:
+        """Record every key of the YAML table ``data`` (found at ``key``) that is not in ``allowed``, in file order."""
+        for got in data:
+            if got not in allowed:
+                self.unknown(key, str(got), allowed)
+
     def raise_if_any(self) -> None:
         if self.errors:
             raise KitError(
@@ -272,20 +278,14 @@ def load_mapping(path: str | Path) -> Mapping:
     if not path.is_file():
         raise KitError(f"mapping file {path} does not exist; see docs/importing.md for an example")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark is not None else ""
-        raise KitError(f"{path.name}{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+        data = P.parse_yaml(path.read_text(encoding="utf-8-sig"), path.name, todo="")
     except UnicodeDecodeError:
         raise KitError(f"{path.name}: the mapping file must be UTF-8 text") from None
     errors = _MappingErrors(path)
     if not isinstance(data, dict):
         errors.add("(top level)", "expected keys version, book, defaults, files")
         errors.raise_if_any()
-    for key in data:
-        if key not in TOP_KEYS:
-            errors.unknown("", str(key), TOP_KEYS)
+    errors.unknown_keys("", data, TOP_KEYS)
     if data.get("version", 1) != 1:
         errors.add("version", f"this kit reads mapping version 1, got {data.get('version')!r}")
 
@@ -294,9 +294,7 @@ def load_mapping(path: str | Path) -> Mapping:
     if not isinstance(book_raw, dict):
         errors.add("book", "expected keys name, currency, days, not_recorded")
         book_raw = {}
-    for key in book_raw:
-        if key not in BOOK_KEYS:
-            errors.unknown("book", str(key), BOOK_KEYS)
+    errors.unknown_keys("book", book_raw, BOOK_KEYS)
     if "name" in book_raw:
         book = replace(book, name=str(book_raw["name"]))
     if book_raw.get("currency") is not None:
@@ -321,9 +319,7 @@ def load_mapping(path: str | Path) -> Mapping:
     if not isinstance(defaults_raw, dict):
         errors.add("defaults", "expected reading settings such as encoding, delimiter, decimal, dayfirst")
         defaults_raw = {}
-    for key in defaults_raw:
-        if key not in SETTING_KEYS:
-            errors.unknown("defaults", str(key), SETTING_KEYS)
+    errors.unknown_keys("defaults", defaults_raw, SETTING_KEYS)
     defaults, _ = _settings_from(errors, "defaults", defaults_raw, Settings(), SETTING_KEYS)
 
     files_raw = data.get("files")
@@ -339,9 +335,7 @@ def load_mapping(path: str | Path) -> Mapping:
         if not isinstance(spec, dict):
             errors.add(key, "expected keys source and columns (and reading settings)")
             continue
-        for k in spec:
-            if k not in FILE_ONLY_KEYS + SETTING_KEYS:
-                errors.unknown(key, str(k), FILE_ONLY_KEYS + SETTING_KEYS)
+        errors.unknown_keys(key, spec, FILE_ONLY_KEYS + SETTING_KEYS)
         source_raw = spec.get("source")
         if not isinstance(source_raw, str) or not source_raw.strip():
             errors.add(f"{key}.source", "expected the path of the source CSV, relative to the mapping file")
@@ -393,9 +387,7 @@ def _columns(errors: _MappingErrors, key: str, target: str, raw: Any, settings: 
         if not isinstance(spec, dict):
             errors.add(ckey, "expected a source column name, or a table with column: or value:")
             continue
-        for k in spec:
-            if k not in COLUMN_ONLY_KEYS + SETTING_KEYS:
-                errors.unknown(ckey, str(k), COLUMN_ONLY_KEYS + SETTING_KEYS)
+        errors.unknown_keys(ckey, spec, COLUMN_ONLY_KEYS + SETTING_KEYS)
         has_col, has_val = "column" in spec, "value" in spec
         if has_col == has_val:
             errors.add(ckey, "give exactly one of column: (a source column) or value: (a constant)")

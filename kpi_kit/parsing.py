@@ -19,10 +19,12 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone, UTC
-from typing import Literal
+from typing import Any, Literal
 
 import pandas as pd
+import yaml
 
+from kpi_kit.errors import KitError
 from kpi_kit.problems import Problem
 
 ExcelEpoch = Literal["1900", "1904"]
@@ -498,6 +500,72 @@ def parse_timestamp(text: object, *, dayfirst: bool | None = None, date_format: 
             raise ValueParseError(f"has an impossible UTC offset {tz}")
         return result.replace(tzinfo=timezone(sign * timedelta(hours=hours, minutes=minutes)))
     return result
+
+
+# ----------------------------------------------------------------------------------------------
+# YAML settings files (mapping, comp plan, book.yaml)
+# ----------------------------------------------------------------------------------------------
+class YamlParseError(KitError):
+    """A YAML text that cannot be read; the message names the source, the line and the problem.
+
+    Attributes
+    ----------
+    line
+        1-based line of the problem (``None`` when YAML gives no position, e.g. a control character).
+    problem
+        YAML's own description (``"mapping values are not allowed here"``).
+    """
+
+    def __init__(self, message: str, line: int | None, problem: str):
+        super().__init__(message)
+        self.line = line
+        self.problem = problem
+
+
+def parse_yaml(text: str, source: str, todo: str = "fix the file") -> Any:
+    """Read YAML text (``yaml.safe_load``: plain data only, no Python objects); an empty text is ``None``.
+
+    The one reader of the kit's YAML files, so each says the same where a file is broken. Reading the
+    file (and its encoding) stays with the caller; this function does no I/O.
+
+    Parameters
+    ----------
+    text
+        The file's contents.
+    source
+        How the message names the file (``"mapping.yaml"``, a path).
+    todo
+        What the user should do, appended after ``"; "`` (``""``: nothing appended).
+
+    Returns
+    -------
+    Any
+        What the YAML holds (dict, list, scalar) or ``None`` for an empty text.
+
+    Raises
+    ------
+    YamlParseError
+        The text is not valid YAML: ``"{source} line {n}: not valid YAML ({problem}); {todo}"`` (no
+        ``line {n}`` when YAML gives no position).
+
+    Examples
+    --------
+    >>> parse_yaml("base: 60000\\nmetrics: [grr, nrr]\\n", "plan.yaml")
+    {'base': 60000, 'metrics': ['grr', 'nrr']}
+    >>> parse_yaml("a: 1\\n  b: 2\\n", "plan.yaml")
+    Traceback (most recent call last):
+    ...
+    kpi_kit.parsing.YamlParseError: plan.yaml line 2: not valid YAML (mapping values are not allowed here); fix the file
+    """
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = str(getattr(exc, "problem", exc))
+        where = f" line {line}" if line is not None else ""
+        message = f"{source}{where}: not valid YAML ({problem})" + (f"; {todo}" if todo else "")
+        raise YamlParseError(message, line, problem) from None
 
 
 # ----------------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from kpi_kit.errors import KitError
+from kpi_kit.parsing import FALSE_WORDS, TRUE_WORDS  # the one list of boolean words
 from kpi_kit.problems import Problem
 
 Kind = Literal["text", "id", "number", "date", "month", "timestamp", "bool", "enum"]
@@ -33,8 +34,6 @@ SEGMENTS = ("enterprise", "mid-market", "smb")
 ACTIVITY_TYPES = ("call", "meeting", "qbr", "email", "check_in", "webinar", "automated_email", "other")
 SQL_STATUSES = ("open", "won", "lost")
 ALERT_OUTCOMES = ("open", "saved", "churned")
-TRUE_WORDS = frozenset({"true", "t", "yes", "y", "1"})
-FALSE_WORDS = frozenset({"false", "f", "no", "n", "0"})
 
 
 @dataclass(frozen=True)
@@ -256,15 +255,13 @@ def read_book_settings(path: Path) -> tuple[dict[str, Any], BookSettings, list[P
     fpath = path / "book.yaml"
     if not fpath.exists():
         return {}, BookSettings(), []
-    import yaml
+    from kpi_kit.parsing import YamlParseError, parse_yaml
 
     try:
-        meta = yaml.safe_load(fpath.read_text(encoding="utf-8-sig"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        row = mark.line + 1 if mark is not None else None
-        return {}, BookSettings(), [Problem("book.yaml", row, None, None,
-                                            f"is not valid YAML ({getattr(exc, 'problem', exc)}); fix the file")]
+        meta = parse_yaml(fpath.read_text(encoding="utf-8-sig"), "book.yaml")
+    except YamlParseError as exc:
+        return {}, BookSettings(), [Problem("book.yaml", exc.line, None, None,
+                                            f"is not valid YAML ({exc.problem}); fix the file")]
     except UnicodeDecodeError:
         return {}, BookSettings(), [Problem("book.yaml", None, None, None, "is not UTF-8 text; re-save it as UTF-8")]
     if meta is None:

@@ -381,6 +381,30 @@ def test_mapping_typos_get_suggestions(tmp_path: Path) -> None:
         load_mapping(m)
 
 
+def test_unknown_keys_are_listed_at_every_level_in_file_order(tmp_path: Path) -> None:
+    m = base_book(tmp_path, ACCOUNTS_US)
+    text = m.read_text()
+    for old, new in (("book:\n", "filez: 1\nbook:\n  nmae: x\n"), ("files:\n", "defaults:\n  delimeter: ','\nfiles:\n"),
+                     ("source: csms.csv", "source: csms.csv\n    sorce: csms.csv"),
+                     ("{column: Tier, values:", "{column: Tier, valeus: {}, values:")):
+        assert old in text
+        text = text.replace(old, new, 1)
+    m.write_text(text)
+    with pytest.raises(KitError) as err:
+        load_mapping(m)
+    settings = "encoding, delimiter, decimal, thousands, dayfirst, date_format, excel_dates, time_zone, missing"
+    # one line per unknown key, in the order load_mapping meets them: top level, book, defaults, file, column;
+    # each names the closest allowed key and every key allowed at that level
+    assert [line for line in str(err.value).splitlines() if "unknown key" in line] == [
+        "  - filez: unknown key (did you mean 'files'?); allowed here: version, book, defaults, files",
+        "  - book.nmae: unknown key (did you mean 'name'?); allowed here: name, currency, days, not_recorded",
+        f"  - defaults.delimeter: unknown key (did you mean 'delimiter'?); allowed here: {settings}",
+        f"  - files.csms.sorce: unknown key (did you mean 'source'?); allowed here: source, columns, distinct, {settings}",
+        "  - files.accounts.columns.segment.valeus: unknown key (did you mean 'values'?); "
+        f"allowed here: column, value, type, values, {settings}",
+    ]
+
+
 def test_mapping_not_yaml(tmp_path: Path) -> None:
     with pytest.raises(KitError, match=r"m.yaml line \d+: not valid YAML"):
         load_mapping(write(tmp_path / "m.yaml", "files:\n  - [unclosed\n"))

@@ -7,9 +7,11 @@ from datetime import date, datetime, timedelta, timezone, UTC
 import pandas as pd
 import pytest
 
+from kpi_kit.errors import KitError
 from kpi_kit.parsing import (
     Money,
     ValueParseError,
+    YamlParseError,
     ambiguous_thousands,
     clean_arr_lines,
     detect_dayfirst,
@@ -24,6 +26,7 @@ from kpi_kit.parsing import (
     parse_month,
     parse_number,
     parse_timestamp,
+    parse_yaml,
 )
 
 
@@ -379,3 +382,33 @@ def test_clean_arr_lines_conflicting_arr_is_a_problem_not_a_sum() -> None:
     clean = clean_arr_lines(lines, file="book.csv")
     assert [(p.row, p.column) for p in clean.problems] == [(3, "arr")]
     assert clean.total == 10.0  # the conflicting line is not added (10 + 12 would double count)
+
+
+# ---------------------------------------------------------------------------------------------- YAML files
+def test_parse_yaml_reads_plain_data() -> None:
+    assert parse_yaml("version: 1\nfiles:\n  csms: {source: a.csv}\nlist: [1, 2.5, x]\n", "m.yaml") == {
+        "version": 1, "files": {"csms": {"source": "a.csv"}}, "list": [1, 2.5, "x"]}
+    assert parse_yaml("", "m.yaml") is None  # an empty file holds nothing (callers treat it as defaults)
+
+
+def test_parse_yaml_names_source_line_problem_and_todo() -> None:
+    # line 2 is indented under the scalar "1": YAML reads "1 b" and then meets ": " -> not allowed there
+    with pytest.raises(YamlParseError) as err:
+        parse_yaml("a: 1\n  b: 2\n", "plan.yaml")
+    assert str(err.value) == "plan.yaml line 2: not valid YAML (mapping values are not allowed here); fix the file"
+    assert (err.value.line, err.value.problem) == (2, "mapping values are not allowed here")
+    assert isinstance(err.value, KitError)  # the CLI prints it like every other input problem
+    # no advice appended when the caller gives none
+    with pytest.raises(YamlParseError, match=r"^m\.yaml line 2: not valid YAML \(mapping values are not allowed here\)$"):
+        parse_yaml("a: 1\n  b: 2\n", "m.yaml", todo="")
+    # the unclosed list on line 2 is only noticed at the end of the text, which is line 3 (after the last newline)
+    with pytest.raises(YamlParseError, match=r"^m\.yaml line 3: not valid YAML") as err:
+        parse_yaml("files:\n  - [unclosed\n", "m.yaml")
+    assert err.value.line == 3
+
+
+def test_parse_yaml_without_a_position_has_no_line() -> None:
+    # a control character (BEL, U+0007) is refused by YAML's reader, which gives an offset but no line
+    with pytest.raises(YamlParseError, match=r"^x\.yaml: not valid YAML \(unacceptable character #x0007") as err:
+        parse_yaml("a: \x07\n", "x.yaml")
+    assert err.value.line is None

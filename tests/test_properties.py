@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from kpi_kit.data import load_book
@@ -52,6 +52,36 @@ def books(draw):
     return dict(csms=csms, accounts=accounts, arr_monthly=arr, activities=acts, sqls=sqls, risk_alerts=alerts)
 
 
+def _book(n_csms: int, **files: list[dict]) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = {k: [] for k in ("accounts", "arr_monthly", "activities", "sqls", "risk_alerts")}
+    out.update(files)
+    return {"csms": [{"csm_id": f"c{i}", "csm_name": f"CSM {i}", "team": "T"} for i in range(n_csms)], **out}
+
+
+def _account(a: int, owner: str, since: str, renewal: str) -> dict:
+    return {"account_id": f"A{a}", "account_name": f"Acc {a}", "csm_id": owner, "segment": "smb",
+            "customer_since": since, "renewal_date": renewal}
+
+
+#: Edge books that random generation reaches only now and then, run on every test run (``@example``):
+#: every frame empty; a book whose ARR lies outside both period ends (no account in the book although
+#: arr_monthly has rows), with every renewal_date / closed_date / first_action_date blank (all-NaT date
+#: columns) and a CSM whose only row is an SQL on a colleague's account; a churned account, onboarding
+#: touches falling due in the period and a colleague's call.
+EDGE_BOOKS: tuple[dict[str, list[dict]], ...] = (
+    _book(1),
+    _book(2, accounts=[_account(0, "c0", "2024-06-01", "")],
+          arr_monthly=[{"month": "2025-06", "account_id": "A0", "arr": 100}],
+          sqls=[{"sql_id": "S0", "created_date": "2025-02-15", "account_id": "A0", "csm_id": "c1", "expansion_arr": 0,
+                 "status": "open", "closed_date": ""}],
+          risk_alerts=[{"alert_id": "R0", "account_id": "A0", "flagged_date": "2025-02-03", "outcome": "open"}]),
+    _book(2, accounts=[_account(0, "c0", "2025-03-20", "2025-05-15"), _account(1, "c1", "2024-06-01", "")],
+          arr_monthly=[{"month": "2025-01", "account_id": "A0", "arr": 250}, {"month": "2025-04", "account_id": "A1", "arr": 100}],
+          activities=[{"activity_id": "X0", "date": "2025-03-25", "account_id": "A0", "csm_id": "c1", "type": "call",
+                       "purpose": "onboarding_welcome"}]),
+)
+
+
 def _load(files) -> object:
     folder = Path(tempfile.mkdtemp(prefix="kpi-prop-"))
     return load_book(write_book(folder, **files))
@@ -59,6 +89,9 @@ def _load(files) -> object:
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(books())
+@example(EDGE_BOOKS[0])
+@example(EDGE_BOOKS[1])
+@example(EDGE_BOOKS[2])
 def test_invariants_and_team_equals_sum_of_parts(files):
     book = _load(files)
     parts = metric_parts(book, PERIOD)

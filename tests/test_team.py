@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 
 from kpi_kit.cli import main
 from kpi_kit.data import SAMPLE_DIR, load_book
@@ -18,7 +18,7 @@ from kpi_kit.scorecard import scorecard
 from kpi_kit.team import attainment_matrix, attainment_table, segment_parts, slice_parts, team_rollup
 from tests.conftest import PROJECT, write_book
 from tests.test_cascade import Q2, three_csm_files
-from tests.test_properties import PERIOD, books
+from tests.test_properties import EDGE_BOOKS, PERIOD, books
 
 HAS_SAMPLE = (SAMPLE_DIR / "csms.csv").exists()
 
@@ -158,6 +158,9 @@ def _same(a: object, b: object) -> bool:
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(books())
+@example(EDGE_BOOKS[0])
+@example(EDGE_BOOKS[1])
+@example(EDGE_BOOKS[2])
 def test_random_books_team_and_segments_equal_sum_of_parts(files):
     book = _load(files)
     r = team_rollup(book, PERIOD)
