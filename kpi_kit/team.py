@@ -188,6 +188,7 @@ class TeamRollup:
     team: pd.DataFrame = field(repr=False)
     segments: pd.DataFrame = field(repr=False)
     teams: pd.DataFrame = field(repr=False)
+    currency: str = "USD"  # the book's reporting currency (ARR and pipeline columns)
 
     @property
     def table(self) -> pd.DataFrame:
@@ -220,10 +221,11 @@ class TeamRollup:
         rows = []
         for key, r in self.table.iterrows():
             who = "Team (all CSMs)" if key == "team" else f"{r['csm_name']} ({key})"
-            rows.append({"who": who, **{head: _format(r[col], unit) for col, head, unit in DISPLAY_COLUMNS}})
+            rows.append({"who": who, **{head: _format(r[col], unit, self.currency)
+                                        for col, head, unit in DISPLAY_COLUMNS}})
         for key, r in self.segments.iterrows():
             rows.append({"who": f"segment: {key}",
-                         **{head: _format(r[col], unit) for col, head, unit in DISPLAY_COLUMNS}})
+                         **{head: _format(r[col], unit, self.currency) for col, head, unit in DISPLAY_COLUMNS}})
         return pd.DataFrame(rows)
 
     def _repr_html_(self) -> str:
@@ -234,11 +236,11 @@ class TeamRollup:
                 f"{body}</div>")
 
 
-def _format(value: Any, unit: str) -> str:
+def _format(value: Any, unit: str, currency: str = "USD") -> str:
     if unit == "pct":
         return fmt.pct(value)
     if unit == "money":
-        return fmt.money(value)
+        return fmt.money(value, currency)
     return fmt.count(value)
 
 
@@ -270,7 +272,7 @@ def team_rollup(book: Book, start: str | Period, end: str | None = None,
     team_of = info["team"].reindex(parts.index).astype("str").rename("team")
     return TeamRollup(period=period, as_of=day, attribution=attribution, csms=csms, team=rollup(parts, period),
                       segments=finish(segment_parts(book, period, as_of, attribution), period),
-                      teams=rollup(parts, period, by=team_of))
+                      teams=rollup(parts, period, by=team_of), currency=book.reporting_currency)
 
 
 def attainment_table(book: Book, start: str | Period, end: str | None = None,
@@ -291,6 +293,7 @@ def attainment_table(book: Book, start: str | Period, end: str | None = None,
     period = _as_period(start, end)
     actuals = finish(metric_parts(book, period, as_of, attribution=attribution), period)
     targets = csm_target_table(book, period, attribution)
+    cur = book.reporting_currency
     rows = []
     for csm_id in book.csm_ids():
         m = {key: to_python(value) for key, value in actuals.loc[csm_id].items()}
@@ -301,8 +304,8 @@ def attainment_table(book: Book, start: str | Period, end: str | None = None,
             rows.append({
                 "csm_id": csm_id, "csm_name": name, "kpi": kpi, "label": label, "kind": kind, "target": target,
                 "actual": actual, "attainment_pct": att, "status": status(att), "unit": unit,
-                "higher_is_better": higher, "target_text": _format(target, unit), "actual_text": _format(actual, unit),
-                "gap": gap_sentence(kpi, label, unit, actual, target, m),
+                "higher_is_better": higher, "target_text": _format(target, unit, cur),
+                "actual_text": _format(actual, unit, cur), "gap": gap_sentence(kpi, label, unit, actual, target, m, cur),
             })
     table = pd.DataFrame(rows, columns=["csm_id", "csm_name", "kpi", "label", "kind", "target", "actual",
                                         "attainment_pct", "status", "unit", "higher_is_better", "target_text",

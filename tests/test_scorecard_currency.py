@@ -60,3 +60,10 @@ def test_the_cascade_and_line_of_sight_of_a_euro_book_show_no_dollar(euro_book: 
     assert "€" in html and "$" not in html
     # the same on the USD sample book still shows dollars
     assert "$" in " ".join(line_of_sight(load_book(), "csm_01", "2026-07", "2026-09").table["explanation"])
+
+
+def test_the_team_roll_up_of_a_euro_book_shows_no_dollar(euro_book: Book) -> None:
+    from kpi_kit.team import team_rollup
+
+    shown = team_rollup(euro_book, "2026-07", "2026-09").display_table().to_string()
+    assert "€" in shown and "$" not in shown
