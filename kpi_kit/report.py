@@ -27,6 +27,10 @@ Design choices (measured; see ``docs/reports.md``):
   ``iri`` / ``iri-reference`` formats, which neither nbformat nor Vega-Lite's schema use.
 * The kernels' stderr is captured per report; the known-harmless lines (:data:`HARMLESS_NOISE`) are
   dropped and anything else is shown after the report finishes.
+* Each worker keeps one kernel and resets it between reports (:mod:`kpi_kit.warmkernel`; ``--fresh-kernels``
+  opts out), the kernels get the parent's validated book (:mod:`kpi_kit.bookcache`) and leave their charts
+  to the worker, whose vl-convert engine is already running (:mod:`kpi_kit.svg`). Together these cut the
+  CPU time of a run on the sample book by more than half (``benchmarks/README.md``, "Reports").
 """
 
 from __future__ import annotations
