@@ -836,7 +836,18 @@ class ForecastVsGoal:
         for col in ("expected_grr_pct", "expected_nrr_pct", "grr_target", "nrr_target", "grr_target_annual",
                     "nrr_target_annual"):
             show[col] = show[col].map(fmt.pct)
-        return f"<div><p><b>Forecast vs goal</b> — {fmt.text(self.sentence())}</p>{show.to_html(index=False)}</div>"
+        show = show.rename(columns=FORECAST_LABELS)[[c for c in FORECAST_LABELS.values() if c in show.rename(
+            columns=FORECAST_LABELS).columns]]
+        return (f"<div><p><b>Forecast vs goal</b> — {fmt.text(self.sentence())}</p>{show.to_html(index=False)}"
+                "<p>Gap: ARR short of the target at the expected rate (negative = ahead of it).</p></div>")
+
+
+#: Column headings of :class:`ForecastVsGoal`'s table as shown to a reader (``table`` keeps the names).
+FORECAST_LABELS: dict[str, str] = {
+    "csm_name": "CSM", "beginning_arr": "beginning ARR", "expected_ending_arr": "expected ending ARR",
+    "expected_grr_pct": "expected GRR", "grr_target": "GRR target", "grr_gap_arr": "GRR gap", "grr_status": "GRR",
+    "expected_nrr_pct": "expected NRR", "nrr_target": "NRR target", "nrr_gap_arr": "NRR gap", "nrr_status": "NRR",
+}
 
 
 def forecast_vs_goal(book: Book, start: str | Period, end: str | None = None,

@@ -977,6 +977,21 @@ def statement(plan: CompPlan | None, metrics: Any, *, months: int = 12, label: s
     return dataclasses.replace(built, kpi_currency=str(kpi_currency).strip().upper()) if kpi_currency else built
 
 
+def _shown(value: Any) -> str:
+    """A target or actual as a reader writes it in a message: ``60``, ``97.4``, ``no data`` (never ``np.float64(nan)``).
+
+    >>> import numpy as np
+    >>> _shown(np.float64(60.0)), _shown(np.float64("nan")), _shown(None), _shown(97.40037)
+    ('60', 'no data', 'no data', '97.4')
+    """
+    if _is_missing(value):
+        return "no data"
+    try:
+        return f"{float(value):,.4g}" if abs(float(value)) < 1e4 else f"{float(value):,.0f}"
+    except (TypeError, ValueError):
+        return str(value)
+
+
 def _is_missing(v: Any) -> bool:
     if v is None or v is pd.NA:
         return True
@@ -1006,7 +1021,7 @@ def _metric_pairs(plan: CompPlan, metrics: Any) -> dict[str, tuple[Any, Any]]:
                                f"plan says otherwise; set metrics.{spec.name}.lower_is_better: "
                                f"{'false' if spec.lower_is_better else 'true'} in the plan")
             if _is_missing(t) or _is_missing(x):
-                raise KitError(f"metric {spec.name!r} ({spec.kpi}) has no data (target {t!r}, actual {x!r}), so it "
+                raise KitError(f"metric {spec.name!r} ({spec.kpi}) has no data (target {_shown(t)}, actual {_shown(x)}), so it "
                                f"cannot be paid on; record the data or use a plan without {spec.name!r}")
             out[spec.name] = (t, x)
         return out
@@ -1026,7 +1041,7 @@ def _metric_pairs(plan: CompPlan, metrics: Any) -> dict[str, tuple[Any, Any]]:
         if not isinstance(value, Sequence) or isinstance(value, str) or len(value) != 2:
             raise KitError(f"metrics[{key!r}] = {value!r}: expected a pair (target, actual)")
         if _is_missing(value[0]) or _is_missing(value[1]):
-            raise KitError(f"metric {name!r} has no data (target {value[0]!r}, actual {value[1]!r}), so it cannot "
+            raise KitError(f"metric {name!r} has no data (target {_shown(value[0])}, actual {_shown(value[1])}), so it cannot "
                            f"be paid on; record the data or use a plan without {name!r}")
         out[name] = (value[0], value[1])
     lacking = [s.name for s in plan.metrics if s.name not in out]

@@ -116,6 +116,7 @@ def write_safe_csv(frame: pd.DataFrame, path: Path, columns: Iterable[str] | Non
     out = out.copy()
     for col in out.columns:
         if not pd.api.types.is_numeric_dtype(out[col]):
-            out[col] = out[col].map(safe_csv_cell)
+            # element by element into an object column: Series.map would re-infer [3, None] as floats (3.0)
+            out[col] = pd.Series([safe_csv_cell(v) for v in out[col]], index=out.index, dtype=object)
     out.columns = [safe_csv_cell(str(c)) for c in out.columns]
     atomic_write_text(path, out.to_csv(index=False, lineterminator="\n"))

@@ -290,8 +290,9 @@ class ReportRun:
 
     def summary(self) -> str:
         """Plain-text summary for the terminal: where the reports are, which failed and why."""
+        extra = " + the team report" if self.team_report is not None else ""
         lines = [f"CSM reports {self.period} -> {_show(self.out_dir)}  "
-                 f"({len(self.results)} report(s), {self.workers} worker(s), {self.seconds:.1f} s)"]
+                 f"({len(self.results)} CSM report(s){extra}, {self.workers} worker(s), {self.seconds:.1f} s)"]
         width = max((len(r.csm_id) for r in self.results), default=0)
         for r in self.results:
             if r.ok:
@@ -505,7 +506,9 @@ def execute_report(job: ReportJob) -> ReportResult:
                 import nbformat
 
                 nbformat.write(nb, str(tmp_nb))
-                html = render_html(nb, title=f"{job.csm_name} ({job.csm_id}) — {job.start}..{job.end}")
+                title = (f"Team report — {job.start}..{job.end}" if job.team
+                         else f"{job.csm_name} ({job.csm_id}) — {job.start}..{job.end}")
+                html = render_html(nb, title=title)
                 bad = external_resources(html)
                 if bad:
                     raise KitError(f"the HTML would load {len(bad)} thing(s) from the network, e.g. {bad[0]!r}; "
@@ -741,7 +744,9 @@ def _run_in_pool(pool: ProcessPoolExecutor, cache_dir: Path, data_dir: str | Pat
     ordered = tuple(results[c] for c in requested)
     index_path, csv_path = period_dir / "index.html", period_dir / "team_scorecard.csv"
     team_href = team_result.html.name if team_result is not None and team_result.ok and team_result.html else ""
-    index_html, csv_frame = build_index(book, period, ordered, team, as_of_text, period_dir, team_href=team_href)
+    others = other_reports(book, requested, period_dir) if requested_ids is not None else []
+    index_html, csv_frame = build_index(book, period, ordered, team, as_of_text, period_dir, team_href=team_href,
+                                        others=others)
     from kpi_kit.fmt import atomic_write_text, write_safe_csv
 
     write_safe_csv(csv_frame, csv_path)
@@ -798,9 +803,34 @@ def scorecard_statuses(book: Book, period: Period, team: pd.DataFrame) -> dict[s
     return out
 
 
+def other_reports(book: Book, requested: Sequence[str], period_dir: Path) -> list[ReportResult]:
+    """The book's CSMs a run did not cover (``--csm`` named others), as the index shows them.
+
+    A CSM whose report from an earlier run of the same period is in ``period_dir`` is linked (``ok``,
+    ``error`` is ``None``); one without a report gets ``ok=False`` and ``html=None`` and the index says
+    how to make it. So a ``--csm`` run refreshes its CSMs without dropping the others from the index.
+    """
+    done = set(requested)
+    out = []
+    for csm_id in book.csm_ids():
+        if csm_id in done:
+            continue
+        html = period_dir / f"{report_stem(csm_id)}.html"
+        notebook = html.with_suffix(".ipynb")
+        out.append(ReportResult(csm_id=csm_id, csm_name=book.csm_name(csm_id), ok=html.is_file(),
+                                notebook=notebook if notebook.is_file() else None,
+                                html=html if html.is_file() else None))
+    return out
+
+
 def build_index(book: Book, period: Period, results: Sequence[ReportResult], team: pd.DataFrame | None,
-                as_of: str, period_dir: Path, team_href: str = "") -> tuple[str, pd.DataFrame]:
-    """The ``index.html`` text (all data HTML-escaped by jinja2) and the team CSV frame."""
+                as_of: str, period_dir: Path, team_href: str = "",
+                others: Sequence[ReportResult] = ()) -> tuple[str, pd.DataFrame]:
+    """The ``index.html`` text (all data HTML-escaped by jinja2) and the team CSV frame.
+
+    ``results`` are this run's reports; ``others`` the book's other CSMs (:func:`other_reports`), listed
+    after them as "from an earlier run" (linked) or "not run".
+    """
     import jinja2
     import pandas as pd
 
@@ -809,18 +839,22 @@ def build_index(book: Book, period: Period, results: Sequence[ReportResult], tea
     by_id = {} if team is None else {str(r["csm_id"]): r for r in team.to_dict("records")}
     rows: list[dict[str, Any]] = []
     csv_rows: list[dict[str, Any]] = []
-    for r in results:
+    for r, this_run in [*((r, True) for r in results), *((r, False) for r in others)]:
         metrics = by_id.get(r.csm_id, {})
         kpis = [getattr(fmt, kind)(metrics.get(key)) if metrics else "" for key, _, kind in INDEX_KPIS]
+        if this_run:
+            state = "ok" if r.ok else "failed"
+        else:
+            state = "earlier run" if r.ok else "not run"
         rows.append({
-            "csm_id": r.csm_id, "csm_name": r.csm_name, "ok": r.ok,
+            "csm_id": r.csm_id, "csm_name": r.csm_name, "ok": r.ok, "state": state,
             "href": quote(r.html.name) if r.html else "", "error": r.error or "",
             "failed_notebook": r.notebook.name if (r.notebook and not r.ok) else "",
             "kpis": kpis, "status": metrics.get("status") or "",
         })
         csv_row: dict[str, Any] = {
             "csm_id": r.csm_id, "csm_name": r.csm_name, "report": r.html.name if r.html else "",
-            "report_status": "ok" if r.ok else "failed", "error": r.error or "",
+            "report_status": state, "error": r.error or "",
             "scorecard_status": metrics.get("status") or "",
         }
         csv_row.update({k: fmt_none(metrics.get(k)) for k in _csv_metric_keys(team)})
@@ -837,18 +871,21 @@ def build_index(book: Book, period: Period, results: Sequence[ReportResult], tea
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)), autoescape=True,
                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
     n_failed = sum(not r.ok for r in results)
+    n_earlier = sum(r.ok for r in others)
     notes = []
     if team is None:
         notes.append("Team KPIs could not be computed for this book; see the run's summary.")
     html = env.get_template("report_index.html.j2").render(
         period=str(period), book=book.name, as_of=as_of or str(period.end_date.date()),
-        n_ok=len(results) - n_failed, n_failed=n_failed, n_total=len(results),
+        n_ok=len(results) - n_failed, n_failed=n_failed, n_total=len(results), n_earlier=n_earlier,
         kpi_columns=[{"label": label} for _, label, _ in INDEX_KPIS] if team is not None else [],
         rows=[{**row, "kpis": row["kpis"] if team is not None else []} for row in rows],
         team=team_cells, notes=notes, team_href=quote(team_href) if team_href else "",
     )
-    # object dtype: counts stay 3 (not 3.0) and missing values are empty cells
-    return html, pd.DataFrame(csv_rows, dtype=object)
+    # object columns built value by value: counts stay 3 (not 3.0, even next to a row without KPIs, which
+    # pd.DataFrame(rows, dtype=object) would first infer as float) and missing values are empty cells
+    columns = list(dict.fromkeys(key for row in csv_rows for key in row))
+    return html, pd.DataFrame({c: pd.Series([row.get(c) for row in csv_rows], dtype=object) for c in columns})
 
 
 def _csv_metric_keys(team: pd.DataFrame | None) -> list[str]:

@@ -85,7 +85,8 @@ def no_data_html(card: Scorecard) -> str:
     missing = card.table.loc[card.table["status"] == "no data", "label"].tolist()
     if not missing:
         return ""
-    return (f"<p class='kpi-note'>No data in this book for: {fmt.text(', '.join(missing))}. These are shown as "
+    return (f"<p class='kpi-note'>No data for: {fmt.text(', '.join(missing))} — nothing to measure for this CSM in "
+            "the period (e.g. no SQL or risk alert closed), or the book does not record it. These are shown as "
             "“no data”, not as zero.</p>")
 
 

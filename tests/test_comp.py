@@ -629,3 +629,17 @@ def test_docs_payout_table_matches_the_code(seed):
         assert payout_multiple(seed, a) * 100 == D(mult.strip().rstrip("%").strip()), att
         assert variable_payout(seed, a) == D(var.strip().lstrip("$").replace(",", "")), att
         assert pay_at(seed, a).total_earnings == D(total.strip().lstrip("$").replace(",", "")), att
+
+
+def test_a_metric_without_data_is_named_in_plain_numbers() -> None:
+    import numpy as np
+
+    from kpi_kit import comp
+
+    plan = comp.load_plan(None)  # the seed's plan: retention, expansion, activity
+    pairs = {"retention": (np.float64(97.4), np.float64(99.0)), "expansion": (np.float64(101.2), np.float64(108.0)),
+             "activity": (np.float64(60.0), np.float64("nan"))}
+    with pytest.raises(KitError) as err:
+        comp.statement(plan, pairs, months=3)
+    assert "metric 'activity' has no data (target 60, actual no data)" in str(err.value)
+    assert "np." not in str(err.value) and "nan" not in str(err.value)

@@ -539,3 +539,34 @@ def test_summary_names_a_failed_team_report_with_its_error_and_notebook(tmp_path
     passed = dataclasses.replace(run, team_report=dataclasses.replace(team, ok=True, html=tmp_path / "team_report.html",
                                                                       error=None))
     assert "team:     " in passed.summary() and "team_report.html" in passed.summary() and passed.exit_code == 0
+
+
+def test_a_csm_subset_run_keeps_the_other_csms_in_the_index(tiny_book: Path, tmp_path: Path) -> None:
+    book = load_book(tiny_book)
+    period = Period.parse("2026-07", "2026-09")
+    (tmp_path / "0042.html").write_text("an earlier report", encoding="utf-8")  # from a previous full run
+    team, warning = report._team_table(book, period, None)
+    assert warning is None
+    # this run: `--csm nobody` only; 0042 has an earlier report, csm_b none
+    results = (report.ReportResult("nobody", "nobody", False, None, None, error="unknown CSM 'nobody'"),)
+    others = report.other_reports(book, ["nobody"], tmp_path)
+    assert [(o.csm_id, o.ok) for o in others] == [("0042", True), ("csm_b", False)]
+    html, frame = report.build_index(book, period, results, team, "", tmp_path, others=others)
+    assert 'href="0042.html"' in html and "from an earlier run" in html
+    assert "not run: kpi-kit report --csm csm_b" in html and 'href="csm_b.html"' not in html
+    assert "0 of 1 reports written in this run" in html and "1 from an earlier run of this period" in html
+    assert list(frame["report_status"]) == ["failed", "earlier run", "not run"]
+    from kpi_kit.fmt import write_safe_csv
+
+    write_safe_csv(frame, tmp_path / "t.csv")
+    rows = list(csv.DictReader((tmp_path / "t.csv").open(encoding="utf-8", newline="")))
+    # 0042 made one call in the period (tiny book: x1 on 2026-07-05): a count stays "1", never "1.0",
+    # even below a row without KPIs; the unknown id's KPI cells are empty
+    assert rows[1]["csm_id"] == "0042" and rows[1]["calls"] == "1" and rows[0]["calls"] == ""
+
+
+def test_the_template_states_the_attainment_cap_the_scorecard_uses() -> None:
+    from kpi_kit.scorecard import ATTAINMENT_CAP
+
+    text = "".join(c.source for c in nbformat.read(report.TEMPLATE, as_version=4).cells if c.cell_type == "markdown")
+    assert f"capped at {ATTAINMENT_CAP:g} %" in text

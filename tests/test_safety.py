@@ -85,7 +85,9 @@ def test_report_index_and_team_csv_escape_and_neutralise(tmp_path: Path) -> None
     assert "<img src=x" not in html and escaped(XSS["id"]) in html and external_resources(html) == []
     cells = read_csv_cells(run.scorecard_csv)
     by_id = {row[0]: row for row in cells[1:]}
-    assert set(by_id) == {"'" + formula, XSS["id"]}  # the formula gets a leading apostrophe, plain text does not
+    # the formula gets a leading apostrophe, plain text does not; the book's own CSM c1 is listed as not run
+    assert set(by_id) == {"'" + formula, XSS["id"], "c1"}
+    assert by_id["c1"][cells[0].index("report_status")] == "not run"
 
 
 # ------------------------------------------------------------------------------------------------ CSV for spreadsheets
