@@ -863,8 +863,8 @@ class PayStatement:
         head = (
             f"<p><strong>Pay statement{' — ' + fmt.text(self.label) if self.label else ''}</strong> "
             f"({fmt.text(self.plan.name)}, {self.months} months)<br>"
-            f"attainment {_fmt_pct(self.attainment.quantize(Decimal('0.0001')))}, variable payout "
-            f"{m(self.variable_payout)} of {m(self.variable_target)}; base {m(self.base)}; "
+            f"attainment {fmt.text(fmt.pct(float(self.attainment * HUNDRED)))}, variable payout "
+            f"{m(self.variable_payout)} (target {m(self.variable_target)}); base {m(self.base)}; "
             f"total earnings {m(self.total_earnings)} (OTE {m(self.ote)})</p>"
         )
         return head + self.display_table().to_html(index=False, escape=True)

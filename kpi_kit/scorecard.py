@@ -143,6 +143,10 @@ class Scorecard:
             return "Weak activity and weak outcomes: plan more touches, starting with at-risk and renewing accounts."
         if not lead_ok:
             return "Outcomes are holding but activity is behind: plan more touches before it shows in retention."
+        watch = self.table.loc[self.table["status"] == "at risk", "label"].tolist()
+        if watch:
+            return ("Activity and outcomes are both on track (nothing behind): keep the cadence, and watch "
+                    f"{', '.join(watch)} (at risk, 90–100 % of target).")
         return "Activity and outcomes are both on track: keep the cadence and look for expansion."
 
     def _repr_html_(self) -> str:

@@ -67,3 +67,16 @@ def test_the_team_roll_up_of_a_euro_book_shows_no_dollar(euro_book: Book) -> Non
 
     shown = team_rollup(euro_book, "2026-07", "2026-09").display_table().to_string()
     assert "€" in shown and "$" not in shown
+
+
+def test_on_track_diagnosis_names_the_kpis_at_risk() -> None:
+    import dataclasses
+
+    card = scorecard(load_book(), "csm_01", "2026-07", "2026-09")
+    # every KPI on track except NRR at 95 % attainment (at risk: 90-100 %) -> named in the diagnosis
+    table = card.table.assign(attainment_pct=150.0, status="on track")
+    table.loc[table["kpi"] == "nrr_pct", ["attainment_pct", "status"]] = [95.0, "at risk"]
+    text = dataclasses.replace(card, table=table).diagnosis()
+    assert text.startswith("Activity and outcomes are both on track") and "watch NRR" in text
+    calm = dataclasses.replace(card, table=card.table.assign(attainment_pct=150.0, status="on track")).diagnosis()
+    assert calm == "Activity and outcomes are both on track: keep the cadence and look for expansion."
