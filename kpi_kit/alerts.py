@@ -102,6 +102,16 @@ def _empty(recorded: bool) -> pd.DataFrame:
     return out
 
 
+def _alert_list(alerts: pd.DataFrame, book: Book, day: pd.Timestamp) -> pd.DataFrame:
+    """The selected alerts enriched (:func:`_enrich`), oldest first, in :data:`ALERT_COLUMNS` (empty: ``_empty``)."""
+    if alerts.empty:
+        return _empty(True)
+    out = _enrich(alerts, book, day)
+    out = out.sort_values(["flagged_date", "alert_id"], kind="mergesort")[ALERT_COLUMNS].reset_index(drop=True)
+    out.attrs["recorded"] = True
+    return out
+
+
 def _enrich(alerts: pd.DataFrame, book: Book, day: pd.Timestamp) -> pd.DataFrame:
     """Add account fields, days to action, SLA status, time bucket and health band (vectorized)."""
     extra = ["account_id", "account_name", "segment"] + (["health_score"] if "health_score" in book.accounts.columns else [])
@@ -163,12 +173,7 @@ def alert_table(book: Book, csm_id: str, period: Period, as_of: str | pd.Timesta
     day = as_of_date(period, as_of)
     alerts = book.risk_alerts.merge(acc[["account_id", "csm_id"]], on="account_id", how="inner")
     alerts = alerts.loc[period.contains(alerts["flagged_date"]) & (alerts["flagged_date"] <= day)]
-    if alerts.empty:
-        return _empty(True)
-    out = _enrich(alerts, book, day)
-    out = out.sort_values(["flagged_date", "alert_id"], kind="mergesort")[ALERT_COLUMNS].reset_index(drop=True)
-    out.attrs["recorded"] = True
-    return out
+    return _alert_list(alerts, book, day)
 
 
 @dataclass(frozen=True)
@@ -284,12 +289,7 @@ def history(book: Book, as_of: str | pd.Timestamp, csm_id: str | None = None) ->
     if csm_id is not None:
         accounts = accounts.loc[accounts["csm_id"] == csm_id]
     alerts = book.risk_alerts.loc[book.risk_alerts["flagged_date"] <= day].merge(accounts, on="account_id", how="inner")
-    if alerts.empty:
-        return _empty(True)
-    out = _enrich(alerts, book, day)
-    out = out.sort_values(["flagged_date", "alert_id"], kind="mergesort")[ALERT_COLUMNS].reset_index(drop=True)
-    out.attrs["recorded"] = True
-    return out
+    return _alert_list(alerts, book, day)
 
 
 RATE_COLUMNS = ["group", "n", "saved", "churned", "save_rate_pct", "few"]

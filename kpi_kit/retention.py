@@ -269,25 +269,24 @@ class Retention:
             return f"{fmt.pct(target)} target"
         return f"{fmt.pct(target)} target for the period ({fmt.pct(annual)} a year)"
 
+    def _sentence(self, label: str, pct: float | None, target: float | None, annual: float | None,
+                  gap_arr: float | None, gap_words: str) -> str:
+        if pct is None:
+            return f"No beginning ARR in {self.period}, so {label} is no data."
+        head = f"{label} {fmt.pct(pct)} vs {self._target_text(target, annual)}"
+        if gap_arr:
+            return head + f": {target - pct:.1f} points short — {fmt.money(gap_arr, self.currency)} {gap_words}"
+        return head + ": on or above target"
+
     def grr_sentence(self) -> str:
         """GRR against its target in words, with the ARR gap (computed, never typed)."""
-        if self.grr_pct is None:
-            return f"No beginning ARR in {self.period}, so GRR is no data."
-        head = f"GRR {fmt.pct(self.grr_pct)} vs {self._target_text(self.grr_target, self.grr_target_annual)}"
-        if self.grr_gap_arr:
-            return head + (f": {self.grr_target - self.grr_pct:.1f} points short — {fmt.money(self.grr_gap_arr, self.currency)} "
-                           "more ARR would have had to stay")
-        return head + ": on or above target"
+        return self._sentence("GRR", self.grr_pct, self.grr_target, self.grr_target_annual, self.grr_gap_arr,
+                              "more ARR would have had to stay")
 
     def nrr_sentence(self) -> str:
         """NRR against its target in words, with the net ARR gap (computed, never typed)."""
-        if self.nrr_pct is None:
-            return f"No beginning ARR in {self.period}, so NRR is no data."
-        head = f"NRR {fmt.pct(self.nrr_pct)} vs {self._target_text(self.nrr_target, self.nrr_target_annual)}"
-        if self.nrr_gap_arr:
-            return head + (f": {self.nrr_target - self.nrr_pct:.1f} points short — {fmt.money(self.nrr_gap_arr, self.currency)} "
-                           "of net ARR (expansion or avoided losses) missing")
-        return head + ": on or above target"
+        return self._sentence("NRR", self.nrr_pct, self.nrr_target, self.nrr_target_annual, self.nrr_gap_arr,
+                              "of net ARR (expansion or avoided losses) missing")
 
     def _repr_html_(self) -> str:
         c = self.currency
