@@ -41,6 +41,7 @@ from typing import Any
 
 import pandas as pd
 
+from kpi_kit import fmt
 from kpi_kit.comp import as_decimal
 from kpi_kit.errors import KitError
 from kpi_kit.periods import parse_month
@@ -322,13 +323,14 @@ class CareerStatus:
 
     def _repr_html_(self) -> str:
         if self.next_level is None:
-            head = f"<p><strong>{self.level}</strong>: top of the ladder.</p>"
+            head = f"<p><strong>{fmt.text(self.level)}</strong>: top of the ladder.</p>"
         else:
             verdict = "eligible" if self.eligible else "not yet eligible"
             pace = ("" if self.months_remaining is None or self.eligible
                     else f" — {self.months_remaining} month(s) to go at the current pace")
-            head = f"<p><strong>{self.level} → {self.next_level}</strong> (as of {self.as_of}): {verdict}{pace}</p>"
-        items = "".join(f"<li>{m}</li>" for m in self.missing)
+            head = (f"<p><strong>{fmt.text(self.level)} → {fmt.text(self.next_level)}</strong> (as of {self.as_of}): "
+                    f"{verdict}{pace}</p>")
+        items = "".join(f"<li>{fmt.text(m)}</li>" for m in self.missing)
         return head + (f"<ul>{items}</ul>" if items else "") + self.table.to_html(index=False)
 
 
@@ -450,8 +452,8 @@ class CareerPath:
         )
 
     def _repr_html_(self) -> str:
-        return (f"<p><strong>Career path</strong> from {self.start_level}: "
-                f"{len(self.promotions)} promotion(s), now {self.level}</p>"
+        return (f"<p><strong>Career path</strong> from {fmt.text(self.start_level)}: "
+                f"{len(self.promotions)} promotion(s), now {fmt.text(self.level)}</p>"
                 + self.table.to_html(index=False) + self.status._repr_html_())
 
 

@@ -1098,7 +1098,7 @@ class PayForecast:
         )
 
     def _repr_html_(self) -> str:
-        return (f"<p><strong>Pay forecast</strong> ({self.plan.name}, {self.months} months, "
+        return (f"<p><strong>Pay forecast</strong> ({fmt.text(self.plan.name)}, {self.months} months, "
                 f"{self.n_samples} simulations)</p>" + self.table.to_html(index=False))
 
 

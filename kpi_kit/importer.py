@@ -35,6 +35,7 @@ from typing import Any, Literal
 import pandas as pd
 import yaml
 
+from kpi_kit import fmt
 from kpi_kit import parsing as P
 from kpi_kit.errors import KitError
 from kpi_kit.validate import SPECS, Problem
@@ -1010,7 +1011,7 @@ class ImportResult:
         return pd.DataFrame({"file": [f"{k}.csv" for k in self.rows], "rows": list(self.rows.values())})
 
     def _repr_html_(self) -> str:
-        return f"<b>Imported into {self.out}</b>" + self.table.to_html(index=False)
+        return f"<b>Imported into {fmt.text(self.out)}</b>" + self.table.to_html(index=False)
 
 
 def _header_only(target: str) -> pd.DataFrame:

@@ -36,6 +36,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 import numpy as np
 import pandas as pd
 
+from kpi_kit import fmt
 from kpi_kit.errors import KitError
 from kpi_kit.parsing import ValueParseError, parse_timestamp
 
@@ -282,8 +283,8 @@ class ActivityDays:
         return basis_label(self.basis)
 
     def _repr_html_(self) -> str:
-        notes = "".join(f"<li>{n}</li>" for n in self.notes)
-        return f"<p>{self.label}</p>" + (f"<ul>{notes}</ul>" if notes else "") + self.table.to_html()
+        notes = "".join(f"<li>{fmt.text(n)}</li>" for n in self.notes)
+        return f"<p>{fmt.text(self.label)}</p>" + (f"<ul>{notes}</ul>" if notes else "") + self.table.to_html()
 
 
 def activity_days(values: pd.Series, zones: pd.Series | str | None = None, *, naive: str = "local",

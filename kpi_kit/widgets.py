@@ -301,8 +301,8 @@ def comp_explorer(plan: CompPlan | Mapping[str, Any] | None = None,
         except KitError as exc:
             summary.value = f"<p><strong>⚠️ {fmt.text(exc)}</strong></p>"
             return
-        summary.value = (f"<p><strong>Variable payout {money_cents(result['variable_payout'], used.currency)}</strong> · "
-                         f"total earnings {money_cents(result['total_earnings'], used.currency)} · overall attainment "
+        summary.value = (f"<p><strong>Variable payout {fmt.text(money_cents(result['variable_payout'], used.currency))}</strong> · "
+                         f"total earnings {fmt.text(money_cents(result['total_earnings'], used.currency))} · overall attainment "
                          f"{fmt.pct(result['attainment_pct'], 2)}</p><p>{fmt.text(result['summary'])}</p>")
         if chart:
             curve.value = _curve_svg(points, float(result["attainment_pct"]), used.currency)
