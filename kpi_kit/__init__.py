@@ -59,7 +59,9 @@ def setup_notebook() -> None:
     """Set display options for the kit's notebooks (explicit; never done on import).
 
     Altair charts render as static SVG through vl-convert: offline, deterministic, and kept by
-    nbconvert's HTML export (see ``shared/stack-facts.md`` and :mod:`kpi_kit.svg`).
+    nbconvert's HTML export (see ``shared/stack-facts.md`` and :mod:`kpi_kit.svg`). Tables never read
+    ``$`` as LaTeX, and styled tables (``DataFrame.style``) HTML-escape their cells like ``to_html`` does:
+    an account named ``<img src=x onerror=…>`` is shown as text.
     """
     import pandas as pd
 
@@ -68,4 +70,6 @@ def setup_notebook() -> None:
     enable_renderer()
     pd.set_option("display.max_columns", 40)
     pd.set_option("display.html.use_mathjax", False)  # "$50,000 … $75,000" in a table is money, not LaTeX
+    pd.set_option("styler.html.mathjax", False)  # the same for styled tables (DataFrame.style)
+    pd.set_option("styler.format.escape", "html")  # styled tables show names from the data as text, never markup
     pd.set_option("display.width", 140)

@@ -282,8 +282,8 @@ class CompPlan:
         """Plain-language lines describing the plan."""
         lines = [
             f"{self.name} ({self.source})",
-            f"base {self.currency} {self.base:,.2f}, variable target {self.currency} {self.variable_target:,.2f}, "
-            f"OTE {self.currency} {self.ote:,.2f} (annual)",
+            f"base {fmt.money(self.base, self.currency, 2)}, variable target "
+            f"{fmt.money(self.variable_target, self.currency, 2)}, OTE {fmt.money(self.ote, self.currency, 2)} (annual)",
             "weights: " + ", ".join(f"{m.name} ({m.kpi}) {_fmt_pct(m.weight)}" for m in self.metrics),
             f"curve applied to the {'weighted overall attainment' if self.curve_applies_to == 'overall' else 'attainment of each metric'}: "
             + ", ".join(f"{_fmt_pct(a)} -> {_fmt_pct(p)}" for a, p in self.curve),
@@ -302,7 +302,7 @@ class CompPlan:
         return lines
 
     def _repr_html_(self) -> str:
-        items = "".join(f"<li>{line}</li>" for line in self.describe())
+        items = "".join(f"<li>{fmt.text(line)}</li>" for line in self.describe())
         return f"<div><strong>Comp plan</strong><ul>{items}</ul>{self.table.to_html(index=False)}</div>"
 
 

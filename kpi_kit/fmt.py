@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +63,22 @@ def money(value: Any, currency: str = "USD", digits: int = 0) -> str:
         return NO_DATA
     sign = "-" if value < 0 else ""
     return f"{sign}{currency_prefix(currency)}{abs(value):,.{digits}f}"
+
+
+def markdown_money(currency: str = "USD", digits: int = 0) -> Callable[[Any], str]:
+    """:func:`money` for text shown as Markdown (notebook prose): ``$`` escaped as ``\\$``.
+
+    In Jupyter's Markdown a bare ``$`` starts LaTeX math, so two amounts in one sentence would turn the
+    text between them into a formula. Pass ``book.reporting_currency`` so a EUR book reads in euros.
+
+    >>> m = markdown_money("USD"); m(2_000_000), m(-1500), m(None)
+    ('\\\\$2,000,000', '-\\\\$1,500', 'no data')
+    >>> markdown_money("EUR", 2)(99.5), markdown_money("CHF")(1250)
+    ('€99.50', 'CHF 1,250')
+    """
+    def shown(value: Any) -> str:
+        return money(value, currency, digits).replace("$", r"\$")
+    return shown
 
 
 def pct(value: Any, digits: int = 1) -> str:

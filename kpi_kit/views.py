@@ -7,12 +7,16 @@ a metric. Used by ``notebooks/reports/csm_report.ipynb`` so the template stays t
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from kpi_kit import fmt
 from kpi_kit.scorecard import STATUS_MARK, Scorecard
+
+if TYPE_CHECKING:
+    from pandas.io.formats.style import Styler
 
 _STYLE = ("<style>.kpi-table{border-collapse:collapse;margin:0.5em 0}"
           ".kpi-table th,.kpi-table td{border-bottom:1px solid #ddd;padding:3px 8px;text-align:left}"
@@ -41,6 +45,28 @@ def table_html(frame: pd.DataFrame, columns: dict[str, str], formats: dict[str, 
         body.append(f"<tr>{''.join(cells)}</tr>")
     more = f"<p class='kpi-note'>… and {len(frame) - limit} more.</p>" if len(frame) > limit else ""
     return f"{_STYLE}<table class='kpi-table'><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{more}"
+
+
+def styled(frame: pd.DataFrame, formats: dict[str, Any] | None = None, *, money: Sequence[str] = (),
+           currency: str = "USD", money_digits: int = 0, na_rep: str = fmt.NO_DATA,
+           caption: str | None = None) -> Styler:
+    """``frame.style`` for a notebook, the kit's way.
+
+    Every text cell is HTML-escaped (an account named ``<img src=x onerror=…>`` shows as text, as in
+    ``DataFrame.to_html``; a plain ``.style.format(...)`` would render it as markup). ``money`` columns are
+    written by :func:`kpi_kit.fmt.money` in ``currency`` (pass ``book.reporting_currency``); the other
+    columns by ``formats`` (format strings or callables, as for ``Styler.format``); missing values are
+    ``na_rep`` ("no data"). ``caption`` is escaped too.
+
+    >>> frame = pd.DataFrame({"account_name": ["<b>Acme</b>"], "arr": [1250.0], "grr_pct": [None]})
+    >>> html = styled(frame, {"grr_pct": "{:.1f}"}, money=["arr"], currency="EUR", caption="A & B").to_html()
+    >>> "&lt;b&gt;Acme&lt;/b&gt;" in html, "<b>" in html, "€1,250" in html, "no data" in html, "A &amp; B" in html
+    (True, False, True, True, True)
+    """
+    formatter: dict[str, Any] = {**(formats or {})}
+    formatter.update({c: partial(fmt.money, currency=currency, digits=money_digits) for c in money})
+    styler = frame.style.format(formatter, na_rep=na_rep, escape="html")
+    return styler if caption is None else styler.set_caption(fmt.text(caption))
 
 
 def _cell(value: Any, kind: str, currency: str = "USD") -> str:

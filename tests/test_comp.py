@@ -556,9 +556,17 @@ def test_cli_attainment_json(capsys):
 def test_cli_attainment_table_and_percent_sign(capsys):
     assert main(["payout", "--attainment", "80%"]) == 0
     text = capsys.readouterr().out
-    assert "USD 10,000.00" in text      # 50 % of 20,000 at the threshold
-    assert "USD 90,000.00" in text      # total earnings
+    assert "$10,000.00" in text      # 50 % of 20,000 at the threshold
+    assert "$90,000.00" in text      # total earnings
     assert "80.00 %" in text
+
+
+def test_cli_table_writes_the_plans_currency(tmp_path, capsys):
+    plan = write(tmp_path, "currency: EUR\nbase: 90000\nvariable_target: 30000\n")
+    assert main(["payout", "--plan", str(plan), "--attainment", "100"]) == 0
+    text = capsys.readouterr().out
+    # 100 % pays the whole variable target: 30,000; total 90,000 + 30,000
+    assert "€30,000.00" in text and "€120,000.00" in text and "$" not in text
 
 
 def test_cli_with_a_plan_file(tmp_path, capsys):
@@ -604,7 +612,7 @@ def test_cli_statement_for_a_csm(tiny_book, capsys):
 
     assert main(["payout", "--data", str(tiny_book), "--csm", "csm_a", "--start", "2025-04", "--end", "2025-06"]) == 0
     text = capsys.readouterr().out
-    assert "Ana (csm_a)" in text and "USD 5,437.50" in text and "grr_pct" in text
+    assert "Ana (csm_a)" in text and "$5,437.50" in text and "grr_pct" in text
 
 
 def test_cli_statement_uses_the_books_comp_plan(book_dir, tiny_book, capsys):

@@ -59,9 +59,16 @@ SCENARIOS: dict[str, dict[str, Any]] = {
     "csm_02": {"csm_id": "csm_02"},
     "csm_05": {"csm_id": "csm_05"},
     "ravenstack": {"csm_id": "csm_01", "start": "2024-10", "end": "2024-12", "as_of": "2024-12-31", "data_dir": None},
+    "euro_hostile": {"data_dir": None},
 }
 #: The parameter that makes a scenario different from the default run; without it the scenario is skipped.
-SCENARIO_KEY = {"csm_02": "csm_id", "csm_05": "csm_id", "ravenstack": "data_dir"}
+SCENARIO_KEY = {"csm_02": "csm_id", "csm_05": "csm_id", "ravenstack": "data_dir", "euro_hostile": "data_dir"}
+#: The euro_hostile book: the sample book in euros, csm_01 and the book named with markup (data, never markup).
+HOSTILE_NAME = "<img src=x onerror=alert('csm')> O'Neil & Co"
+HOSTILE_BOOK_NAME = "<img src=x onerror=alert('book')> Euro team"
+#: Notebooks whose outputs show amounts of the book's money: in the euro book they must say so in euros.
+SHOWS_BOOK_MONEY = {"00_start_here", "01_kpi_cascade", "04_sqls", "06_arr_retention", "07_nrr", "08_churn",
+                    "10_scorecard_and_1on1", "11_forecasting", "csm_report"}
 
 
 @dataclass(frozen=True)
@@ -210,6 +217,48 @@ def ravenstack_book(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def euro_hostile_book(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample book declared in euros (``book.yaml`` ``currency: EUR``) with markup in two names."""
+    import shutil
+
+    out = tmp_path_factory.mktemp("euro_hostile") / "book"
+    shutil.copytree(PROJECT / "data" / "sample", out)
+    settings = (out / "book.yaml").read_text(encoding="utf-8")
+    settings = settings.replace("name: Sample CS team", f"name: \"{HOSTILE_BOOK_NAME}\"\ncurrency: EUR")
+    (out / "book.yaml").write_text(settings, encoding="utf-8")
+    csms = (out / "csms.csv").read_text(encoding="utf-8")
+    assert "csm_01,Maya Chen," in csms and "currency: EUR" in settings
+    (out / "csms.csv").write_text(csms.replace("csm_01,Maya Chen,", f'csm_01,"{HOSTILE_NAME}",'), encoding="utf-8")
+    return out
+
+
+def shown_outputs(nb: nbformat.NotebookNode, mimes: tuple[str, ...]) -> list[str]:
+    """Every output of ``nb`` in one of ``mimes`` (stream text counts as ``text/plain``)."""
+    shown = []
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "stream" and "text/plain" in mimes:
+                shown.append(output.get("text", ""))
+            for mime in mimes:
+                data = output.get("data", {}).get(mime)
+                if data is not None:
+                    shown.append(data if isinstance(data, str) else "".join(data))
+    return shown
+
+
+def euro_hostile_problems(nb: nbformat.NotebookNode, stem: str) -> list[str]:
+    """What the euro_hostile run shows wrongly: markup from the data rendered as markup, money not in euros."""
+    problems = [f"{mime} output renders the name {name!r} as markup"
+                for mime in ("text/markdown", "text/html", "image/svg+xml")
+                for text in shown_outputs(nb, (mime,))
+                for name in (HOSTILE_NAME, HOSTILE_BOOK_NAME) if name.split(">")[0] + ">" in text]
+    everything = "".join(shown_outputs(nb, ("text/markdown", "text/html", "text/plain", "image/svg+xml")))
+    if stem in SHOWS_BOOK_MONEY and "€" not in everything:
+        problems.append("no amount is shown in euros (the book's currency)")
+    return problems
+
+
+@pytest.fixture(scope="session")
 def learner_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Learner copies written by the real command (``kpi-kit learner-copies --out DIR``)."""
     from kpi_kit.cli import main
@@ -276,9 +325,15 @@ def test_notebook_runs_under_papermill(path: Path, scenario: str, kernels: Path,
     params = dict(SCENARIOS[scenario])
     if scenario == "ravenstack":
         params["data_dir"] = str(request.getfixturevalue("ravenstack_book"))
+    if scenario == "euro_hostile":
+        params["data_dir"] = str(request.getfixturevalue("euro_hostile_book"))
     params = {k: v for k, v in params.items() if k in declared}
-    result = run_papermill(path, params, tmp_path / f"{path.stem}-{scenario}.ipynb")
+    out = tmp_path / f"{path.stem}-{scenario}.ipynb"
+    result = run_papermill(path, params, out)
     assert result.ok, result.detail
+    if scenario == "euro_hostile":
+        problems = euro_hostile_problems(nbformat.read(out, as_version=4), path.stem)
+        assert not problems, f"{_rel(path)} on the euro book with markup in names: {problems} (executed: {out})"
 
 
 # --------------------------------------------------------------------------------------------

@@ -54,7 +54,9 @@ def _parse_pct(text: str) -> Any:
 
 
 def _money(plan: Any, x: Any) -> str:
-    return f"{plan.currency} {x:,.2f}"
+    from kpi_kit import fmt
+
+    return fmt.money(x, plan.currency, 2)  # "$1,000.00", "€1,000.00", "CHF 1,000.00"
 
 
 def _pct(x: Any, digits: int = 2) -> str:
