@@ -45,6 +45,7 @@ import pandas as pd
 
 from kpi_kit import fmt
 from kpi_kit.errors import KitError
+from kpi_kit.fx import check_currency_code
 
 __all__ = [
     "DEFAULT_PLAN",
@@ -406,7 +407,10 @@ def _parse_plan(data: Mapping[str, Any], src: str) -> CompPlan:
         d["cap_pct"] = data.get("cap_pct")
 
     name = str(d["name"] if d["name"] is not None else "comp plan")
-    currency = str(d["currency"] or "USD")
+    try:
+        currency = check_currency_code(d["currency"] or "USD")  # " eur " -> "EUR"
+    except ValueError as exc:
+        raise KitError(f"{src}: currency: {exc}") from None
     base = r.number("base", d["base"], expected="a base salary >= 0 (annual, e.g. 80000)")
     variable = r.number("variable_target", d["variable_target"],
                         expected="a variable target >= 0 (annual pay at 100 % attainment, e.g. 20000)")

@@ -561,6 +561,18 @@ def test_cli_attainment_table_and_percent_sign(capsys):
     assert "80.00 %" in text
 
 
+@pytest.mark.parametrize("written, code", [("eur", "EUR"), (" GBP ", "GBP"), ("USD", "USD")])
+def test_plan_currency_is_an_iso_code(written, code):
+    assert load_plan({"currency": written}).currency == code
+
+
+@pytest.mark.parametrize("written", ["$", "US$", "<img src=x onerror=alert(1)>", "EURO", 978])
+def test_plan_currency_that_is_not_a_code_is_an_error(tmp_path, written):
+    plan = write(tmp_path, f"currency: {written!r}\n" if isinstance(written, str) else f"currency: {written}\n")
+    with pytest.raises(KitError, match=r"comp_plan.yaml: currency: .* is not a currency code; expected three letters"):
+        load_plan(plan)
+
+
 def test_cli_table_writes_the_plans_currency(tmp_path, capsys):
     plan = write(tmp_path, "currency: EUR\nbase: 90000\nvariable_target: 30000\n")
     assert main(["payout", "--plan", str(plan), "--attainment", "100"]) == 0

@@ -296,14 +296,6 @@ def _scorecard_explorer(h: Hostile, tmp: Path) -> str:
     return scorecard_explorer(h.book, CSM_ID, PERIOD).output.value
 
 
-@case("widgets.comp_explorer", HOSTILE)
-def _comp_explorer(h: Hostile, tmp: Path) -> str:
-    from kpi_kit.comp import load_plan
-    from kpi_kit.widgets import comp_explorer
-    # comp_plan.yaml's currency is free text: "<img ...> 1,000.00" is written around every amount
-    return comp_explorer(load_plan({"name": HOSTILE, "currency": HOSTILE}), chart=False).output.value
-
-
 @case("widgets.coverage_explorer", HOSTILE)
 def _coverage_explorer(h: Hostile, tmp: Path) -> str:
     from kpi_kit.coverage import Tier
