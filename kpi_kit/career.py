@@ -148,16 +148,16 @@ def load_ladder(path_or_data: str | Path | Sequence[Mapping[str, Any]] | None = 
     if path_or_data is None:
         return DEFAULT_LADDER
     if isinstance(path_or_data, (str, Path)):
-        import yaml
+        from kpi_kit.parsing import parse_yaml
 
         path = Path(path_or_data).expanduser()
         src = source or str(path)
         if not path.is_file():
             raise KitError(f"{src}: no such ladder file; give a YAML list of rules (see docs/career.md)")
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
-        except yaml.YAMLError as exc:
-            raise KitError(f"{src}: not valid YAML ({exc}); fix the file") from None
+            data = parse_yaml(path.read_text(encoding="utf-8-sig"), src)
+        except UnicodeDecodeError:
+            raise KitError(f"{src}: not UTF-8 text; save the file as UTF-8") from None
     else:
         data, src = path_or_data, source or "career ladder"
     if not isinstance(data, Sequence) or isinstance(data, str) or not data:

@@ -7,6 +7,7 @@ Months count only within the current level.
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pandas as pd
@@ -190,3 +191,16 @@ def test_ladder_file(tmp_path):
         load_ladder(path)
     path.write_text("- {from: CSM, to: Senior, min_attainment_pct: 100, months: 12}\n", encoding="utf-8")
     assert load_ladder(path)[0].months == 12
+
+
+
+def test_ladder_file_that_cannot_be_read(tmp_path):
+    path = tmp_path / "ladder.yaml"
+    with pytest.raises(KitError, match="no such ladder file"):
+        load_ladder(path)
+    path.write_text("- {from: CSM, to: Senior\n- oops: [\n", encoding="utf-8")  # unclosed { and [
+    with pytest.raises(KitError, match=rf"{re.escape(str(path))} line \d+: not valid YAML \(.+\); fix the file"):
+        load_ladder(path)
+    path.write_bytes("- {from: CSM, to: Señor, min_attainment_pct: 100, months: 12}\n".encode("cp1252"))
+    with pytest.raises(KitError, match="not UTF-8 text; save the file as UTF-8"):
+        load_ladder(path)
