@@ -60,8 +60,9 @@ def setup_notebook() -> None:
 
     Altair charts render as static SVG through vl-convert: offline, deterministic, and kept by
     nbconvert's HTML export (see ``shared/stack-facts.md`` and :mod:`kpi_kit.svg`). Tables never read
-    ``$`` as LaTeX, and styled tables (``DataFrame.style``) HTML-escape their cells like ``to_html`` does:
-    an account named ``<img src=x onerror=…>`` is shown as text.
+    ``$`` as LaTeX, and a plain ``DataFrame.style`` HTML-escapes its cells like ``to_html`` does (an account
+    named ``<img src=x onerror=…>`` is shown as text). pandas ignores that option in an explicit
+    ``Styler.format(...)`` call: format tables with :func:`kpi_kit.views.styled`, which always escapes.
     """
     import pandas as pd
 
@@ -71,5 +72,5 @@ def setup_notebook() -> None:
     pd.set_option("display.max_columns", 40)
     pd.set_option("display.html.use_mathjax", False)  # "$50,000 … $75,000" in a table is money, not LaTeX
     pd.set_option("styler.html.mathjax", False)  # the same for styled tables (DataFrame.style)
-    pd.set_option("styler.format.escape", "html")  # styled tables show names from the data as text, never markup
+    pd.set_option("styler.format.escape", "html")  # df.style shows names as text (views.styled when formatting)
     pd.set_option("display.width", 140)
