@@ -596,7 +596,9 @@ def run_reports(
     data_dir
         Book folder (``None`` or ``""``: the bundled sample book).
     start, end
-        Period ``YYYY-MM`` (both or neither; neither = the latest full quarter in the book).
+        Period: months ``YYYY-MM`` or the book's fiscal quarters / years (``FY2026Q1``, ``FY2026``; a start
+        alone is that whole quarter or year), see :func:`kpi_kit.periods.resolve_period`; neither = the
+        latest full fiscal quarter in the book.
     csm_ids
         CSMs to report on (default: every CSM in ``csms.csv``). An unknown id fails that report with
         a message listing the valid ids; the others still run.
@@ -643,7 +645,6 @@ def run_reports(
     if workers is not None and workers < 1:
         raise KitError(f"--workers must be 1 or more, got {workers}")
     as_of_text = _check_as_of(as_of)
-    explicit_period = parse_period_args(start, end)
     template_path = Path(template).expanduser().resolve() if template else TEMPLATE
     if not template_path.is_file():
         raise KitError(f"no report template at {template_path}: give --template NOTEBOOK or restore "
@@ -658,7 +659,7 @@ def run_reports(
         # start the workers now: they import papermill and nbconvert while this process reads the book
         for _ in range(max(1, planned)):
             pool.submit(_worker_ready)
-        run = _run_in_pool(pool, Path(cache_dir), data_dir, explicit_period, requested_ids, out_dir, as_of_text,
+        run = _run_in_pool(pool, Path(cache_dir), data_dir, (start, end), requested_ids, out_dir, as_of_text,
                            template_path, progress, cell_timeout, team_report, planned, reuse_kernels)
     except BaseException:
         pool.shutdown(wait=False, cancel_futures=True)
@@ -674,16 +675,18 @@ def _worker_ready() -> None:
     """A no-op task: submitting it makes the pool start a worker (whose initializer does the work)."""
 
 
-def _run_in_pool(pool: ProcessPoolExecutor, cache_dir: Path, data_dir: str | Path | None, explicit_period: Period | None,
+def _run_in_pool(pool: ProcessPoolExecutor, cache_dir: Path, data_dir: str | Path | None,
+                 start_end: tuple[str | None, str | None],
                  requested_ids: list[str] | None, out_dir: str | Path, as_of_text: str, template_path: Path,
                  progress: bool | None, cell_timeout: int | None, team_report: bool, planned: int,
                  reuse_kernels: bool) -> ReportRun:
     """The body of :func:`run_reports` once the worker pool exists (see there)."""
     from kpi_kit.data import load_book
-    from kpi_kit.periods import latest_full_quarter
+    from kpi_kit.periods import resolve_period
 
     book = load_book(data_dir)
-    period = explicit_period or latest_full_quarter(book)
+    # months or the book's fiscal quarters / years (FY2026Q1); neither: the latest full fiscal quarter
+    period = resolve_period(book, *start_end)
     requested = requested_ids if requested_ids is not None else book.csm_ids()
     if not requested:
         raise KitError(f"{book.path / 'csms.csv'} lists no CSM: nothing to report on")
@@ -754,17 +757,6 @@ def _run_in_pool(pool: ProcessPoolExecutor, cache_dir: Path, data_dir: str | Pat
     return ReportRun(period=period, out_dir=period_dir, results=ordered, index=index_path, scorecard_csv=csv_path,
                      workers=min(planned, len(jobs)), seconds=0.0,
                      warnings=tuple(warnings), team=team, team_report=team_result)
-
-
-def parse_period_args(start: str | None, end: str | None) -> Period | None:
-    """``--start/--end`` as a Period; ``None`` when neither is given (the book's latest full quarter)."""
-    from kpi_kit.periods import Period
-
-    if not (start or end):
-        return None
-    if not start:
-        raise KitError("--end given without --start: give both (YYYY-MM), or neither for the latest full quarter")
-    return Period.parse(start, end)
 
 
 def _team_table(book: Book, period: Period, as_of: str | None) -> tuple[pd.DataFrame | None, str | None]:

@@ -11,6 +11,7 @@ import dataclasses
 import json
 import logging
 import re
+import shutil
 from pathlib import Path
 
 import nbformat
@@ -216,12 +217,26 @@ def test_unknown_csm_fails_with_valid_ids_and_still_writes_index(tiny_book: Path
     assert "unknown CSM" in run.index.read_text(encoding="utf-8")
 
 
+def test_fiscal_periods_as_in_the_other_commands(tiny_book: Path, tmp_path: Path) -> None:
+    # tiny_book has no fiscal_year_start_month: fiscal years are calendar years, FY2026 Q3 = Jul..Sep 2026
+    run = report.run_reports(data_dir=tiny_book, start="FY2026Q3", csm_ids=["nobody"], out_dir=tmp_path,
+                             progress=False, team_report=False)
+    assert str(run.period) == "2026-07..2026-09" and run.index.parent.name == "2026-07_2026-09"
+    # a February fiscal year, named for the year it ends: FY2026 Q1 = Feb..Apr 2025, Q2 ends in July
+    feb = tmp_path / "feb_book"
+    shutil.copytree(tiny_book, feb)
+    (feb / "book.yaml").write_text("fiscal_year_start_month: 2\n", encoding="utf-8")
+    run = report.run_reports(data_dir=feb, start="FY2026Q1", end="FY2026Q2", csm_ids=["nobody"],
+                             out_dir=tmp_path / "out", progress=False, team_report=False)
+    assert str(run.period) == "2025-02..2025-07"
+
+
 def test_period_and_as_of_are_checked_before_anything_runs(tiny_book: Path, tmp_path: Path) -> None:
     from kpi_kit.errors import KitError
 
     with pytest.raises(KitError, match="YYYY-MM"):
         report.run_reports(data_dir=tiny_book, start="2026-7", end="2026-09", out_dir=tmp_path, progress=False)
-    with pytest.raises(KitError, match="--end given without --start"):
+    with pytest.raises(KitError, match="--end was given without --start"):
         report.run_reports(data_dir=tiny_book, end="2026-09", out_dir=tmp_path, progress=False)
     with pytest.raises(KitError, match="YYYY-MM-DD"):
         report.run_reports(data_dir=tiny_book, as_of="30/09/2026", out_dir=tmp_path, progress=False)

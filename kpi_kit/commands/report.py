@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from kpi_kit.commands._common import PERIOD_HELP
+
 
 def _positive_int(text: str) -> int:
     try:
@@ -27,8 +29,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument("--data", metavar="DIR", default=None, help="book folder (default: the bundled sample book)")
-    parser.add_argument("--start", metavar="YYYY-MM", help="first month (default: latest full quarter in the data)")
-    parser.add_argument("--end", metavar="YYYY-MM", help="last month (default: latest full quarter in the data)")
+    parser.add_argument("--start", metavar="YYYY-MM|FY2026Q1",
+                        help=f"first month of the period: {PERIOD_HELP}; a fiscal quarter alone is the whole quarter; "
+                             "default: the latest full fiscal quarter in the data")
+    parser.add_argument("--end", metavar="YYYY-MM|FY2026Q1", help=f"last month of the period (inclusive): {PERIOD_HELP}")
     parser.add_argument("--csm", metavar="ID", nargs="+", action="extend", dest="csm_ids",
                         help="only these CSM ids (default: every CSM in csms.csv)")
     parser.add_argument("--out", metavar="DIR", default="reports", help="output folder (default: ./reports)")
