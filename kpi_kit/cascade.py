@@ -51,6 +51,7 @@ Period basis
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -163,6 +164,20 @@ def retention_target_text(period_pct: float | None, annual_pct: float | None, mo
     if months == 12:
         return f"{fmt.pct(annual_pct)} a year"
     return f"{fmt.pct(period_pct)} for {period_words(months)} ({fmt.pct(annual_pct)} a year)"
+
+
+def period_share_text(annual_pct: float, months: int, period_pct: float) -> str:
+    """How an annual rate becomes the period's share, in words a reader can check by hand.
+
+    Plain text (the reports render offline, without a formula renderer): ``^`` is "to the power".
+    ``period_pct`` is :func:`kpi_kit.targets.period_rate` of ``annual_pct`` for ``months`` months.
+
+    >>> period_share_text(90.0, 3, period_rate(90, 3))   # 100 × 0.9 ** 0.25 = 97.40
+    'the annual 90.0 % compounded over 3 of 12 months: 100 × 0.9^(3/12) = 97.4 %'
+    """
+    over = f"{months} of 12 months" if months < 12 else f"{months} months"
+    return (f"the annual {fmt.pct(annual_pct)} compounded over {over}: "
+            f"100 × {annual_pct / 100:g}^({months}/12) = {fmt.pct(period_pct)}")
 
 
 def goal_text(key: str, goals: dict[str, float], months: int | None = None, currency: str = "USD") -> str:
@@ -357,31 +372,64 @@ def shortfall(kpi: str, goal: float, value: float | None, weight: float | None, 
     return float((_period_rate(value, months) - _period_rate(goal, months)) * weight)
 
 
+def whole_count(size: float, short: bool) -> int:
+    """A gap counted in whole things: a shortfall rounds **up**, a lead **down**.
+
+    A team 12.7 touchpoints short of a goal needs 13 more to reach it; a team 20.9 accounts ahead can
+    lose 20 and still be on it. A hair of float noise (1e-6) is ignored so 12.0000001 short stays 12.
+
+    >>> whole_count(12.7, short=True), whole_count(20.9, short=False), whole_count(0.2, short=True)
+    (13, 20, 1)
+    >>> whole_count(3.0000000001, short=True), whole_count(2.9999999999, short=False)
+    (3, 3)
+    """
+    return math.ceil(size - 1e-6) if short else math.floor(size + 1e-6)
+
+
+def _things(n: int, unit: str) -> str:
+    """``n`` and the unit, singular for one: ``"1 closed SQL"``, ``"13 touchpoints"``."""
+    return f"{fmt.count(n)} {unit[:-1] if n == 1 and unit.endswith('s') else unit}"
+
+
 def shortfall_text(kpi: str, gap: float | None, actual: bool = False, currency: str = "USD") -> str:
     """A shortfall in words: ``"$31,250 of ARR short"``, ``"2 calls ahead"``, ``"on the goal"``.
 
     ``actual=True`` words a gap of the team's actuals (logo churn: "churned logos over the goal"
-    instead of "too many allowed" by the targets).
+    instead of "too many allowed" by the targets). Money is shown to the dollar; counts of things
+    (calls, accounts, touchpoints, closed SQLs, alerts, churned logos) are whole numbers
+    (:func:`whole_count`): a shortfall rounded up (what it takes to reach the goal), a lead rounded
+    down (what can be lost and still reach it); a lead of less than one is "on the goal". The exact
+    gap stays in the table's ``*_shortfall`` columns.
 
     >>> shortfall_text("nrr_pct", 31250.0), shortfall_text("calls", -2.0), shortfall_text("qbrs", 0.0)
     ('$31,250 of ARR short', '2 calls ahead', 'on the goal')
+    >>> shortfall_text("lifecycle_compliance_pct", 12.7), shortfall_text("coverage_pct", -20.9)
+    ('13 touchpoints short', '20 accounts ahead')
+    >>> shortfall_text("closed_alert_pct", 1.2), shortfall_text("sql_conversion_pct", -0.4)
+    ('2 alerts short', 'on the goal')
+    >>> shortfall_text("logo_churn_monthly_pct", -27.8, actual=True)
+    '27 churned logos under the goal'
     """
     if _missing(gap):
         return fmt.NO_DATA
     unit = ROLLUP_RULES[kpi][2]
     if abs(gap) < 1e-6:
         return "on the goal"
-    word = "short" if gap > 0 else "ahead"
+    short = gap > 0
+    word = "short" if short else "ahead"
     size = abs(gap)
     if kpi in ("grr_pct", "nrr_pct"):
         return f"{fmt.money(size, currency)} of ARR {word}"
     if unit == "money":
         return f"{fmt.money(size, currency)} {word}"
+    n = whole_count(size, short)
+    if n == 0:
+        return "on the goal"
     if kpi == "logo_churn_monthly_pct":
         if actual:
-            return f"{fmt.count(round(size, 1))} churned logos {'over' if gap > 0 else 'under'} the goal"
-        return f"{fmt.count(round(size, 1))} churned logos {'too many allowed' if gap > 0 else 'of headroom'}"
-    return f"{fmt.count(round(size, 1))} {unit} {word}"
+            return f"{_things(n, 'churned logos')} {'over' if short else 'under'} the goal"
+        return f"{_things(n, 'churned logos')} {'too many allowed' if short else 'of headroom'}"
+    return f"{_things(n, unit)} {word}"
 
 
 @dataclass(frozen=True)
@@ -418,9 +466,12 @@ class RollupCheck:
             mark = {True: "✅", False: "❌"}.get(r.targets_reach_goal, "–")
             goal = (retention_target_text(r.company_goal, r.company_goal_annual, self.period.months)
                     if r.kpi in RETENTION_KPIS else _fmt(r.company_goal, unit, self.currency))
+            # only GRR and NRR have segment targets: the others are not set per segment ("no data" would
+            # say the book lacks something)
+            segment = _fmt(r.segment_target, unit, self.currency) if r.kpi in RETENTION_KPIS else NOT_PER_SEGMENT
             rows.append(
                 f"<tr><td>{fmt.text(r.label)}</td><td style='text-align:right'>{fmt.text(goal)}</td>"
-                f"<td style='text-align:right'>{_fmt(r.segment_target, unit, self.currency)}</td>"
+                f"<td style='text-align:right'>{segment}</td>"
                 f"<td style='text-align:right'>{_fmt(r.csm_target, unit, self.currency)}</td>"
                 f"<td>{mark} {fmt.text(r.target_shortfall_text)}</td>"
                 f"<td style='text-align:right'>{_fmt(r.team_actual, unit, self.currency)}</td>"
@@ -429,7 +480,14 @@ class RollupCheck:
                 "CSMs' targets reach the company goals?</caption><thead><tr><th>KPI</th><th>company goal</th>"
                 "<th>segment targets give</th><th>CSM targets give</th><th>targets vs goal</th>"
                 "<th>team actual</th><th>actual vs goal</th></tr></thead>"
-                f"<tbody>{''.join(rows)}</tbody></table>")
+                f"<tbody>{''.join(rows)}</tbody></table>"
+                f"<p>{NOT_PER_SEGMENT} in “segment targets give”: the KPI has no segment targets (only GRR and "
+                "NRR are set per segment). Counts of things in words are whole: a shortfall rounded up, a lead "
+                "rounded down.</p>")
+
+
+#: The roll-up check's "segment targets give" cell for a KPI that has no segment targets.
+NOT_PER_SEGMENT = "—"
 
 
 def _fmt(value: Any, unit: str, currency: str = "USD") -> str:
@@ -556,8 +614,7 @@ def _derivation(kpi: str, csm_id: str, row: pd.Series, book: Book, period: Perio
     scaled = ""
     if kpi in RETENTION_KPIS and period.months != 12:
         annual = float(row[_annual_key(kpi)])
-        scaled = (f" For {period_words(period.months)} that is 100 × ({annual / 100:g}) ** ({period.months}/12) "
-                  f"= {fmt.pct(target)}.")
+        scaled = f" For {period_words(period.months)} that is {period_share_text(annual, period.months, target)}."
     if key in overrides:
         per_year = " % a year" if kpi in RETENTION_KPIS else ""
         return f"Set for you in targets.yaml (csms.{csm_id}.{key} = {fmt.count(overrides[key])}{per_year}).{scaled}"
@@ -836,15 +893,28 @@ class ForecastVsGoal:
         for col in ("expected_grr_pct", "expected_nrr_pct", "grr_target", "nrr_target", "grr_target_annual",
                     "nrr_target_annual"):
             show[col] = show[col].map(fmt.pct)
-        show = show.rename(columns=FORECAST_LABELS)[[c for c in FORECAST_LABELS.values() if c in show.rename(
-            columns=FORECAST_LABELS).columns]]
-        return (f"<div><p><b>Forecast vs goal</b> — {fmt.text(self.sentence())}</p>{show.to_html(index=False)}"
-                "<p>Gap: ARR short of the target at the expected rate (negative = ahead of it).</p></div>")
+        labels = self.labels()
+        show = show[[c for c in labels if c in show.columns]].rename(columns=labels)
+        start = labels["beginning_arr"]
+        return (f"<div><p><b>Forecast vs goal</b> — {fmt.text(self.sentence())}</p>"
+                f"{show.to_html(index=False, escape=True)}"
+                f"<p>{fmt.text(start)}: every account's ARR at the end of {fmt.text(self.period.before)}, the month "
+                f"before {fmt.text(self.period)} — new logos signed by then included — the base the expected GRR "
+                "and NRR are measured on. "
+                "Gap: ARR short of the target at the expected rate (negative = ahead of it).</p></div>")
+
+    def labels(self) -> dict[str, str]:
+        """Column headings as shown: :data:`FORECAST_LABELS`, the starting ARR naming its month.
+
+        >>> ForecastVsGoal(Period.parse("2026-10", "2026-12"), "2026-09-30", {}, pd.DataFrame()).labels()["beginning_arr"]
+        'book ARR, end of 2026-09'
+        """
+        return {**FORECAST_LABELS, "beginning_arr": f"book ARR, end of {self.period.before}"}
 
 
 #: Column headings of :class:`ForecastVsGoal`'s table as shown to a reader (``table`` keeps the names).
 FORECAST_LABELS: dict[str, str] = {
-    "csm_name": "CSM", "beginning_arr": "beginning ARR", "expected_ending_arr": "expected ending ARR",
+    "csm_name": "CSM", "beginning_arr": "book ARR at the start", "expected_ending_arr": "expected ending ARR",
     "expected_grr_pct": "expected GRR", "grr_target": "GRR target", "grr_gap_arr": "GRR gap", "grr_status": "GRR",
     "expected_nrr_pct": "expected NRR", "nrr_target": "NRR target", "nrr_gap_arr": "NRR gap", "nrr_status": "NRR",
 }

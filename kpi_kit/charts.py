@@ -253,13 +253,17 @@ def quadrant(team_table: pd.DataFrame, leading_ok: float = 95.0, lagging_ok: flo
     'point'
     """
     _require(team_table, ["csm_name", "leading_attainment_pct", "lagging_attainment_pct", "quadrant"], "quadrant")
+    # the legend lists only the diagnoses some CSM has, each in its fixed colour (unknown ones: neutral)
+    present = list(dict.fromkeys(str(q) for q in team_table["quadrant"].dropna()))
+    domain = [q for q in QUADRANT_COLOURS if q in present] + [q for q in present if q not in QUADRANT_COLOURS]
+    colours = [QUADRANT_COLOURS.get(q, NEUTRAL) for q in domain]
     base = alt.Chart(team_table)
     x = alt.X("leading_attainment_pct:Q", title="Leading attainment (activity, %)", scale=alt.Scale(zero=True))
     y = alt.Y("lagging_attainment_pct:Q", title="Lagging attainment (outcomes, worst KPI, %)", scale=alt.Scale(zero=True))
     points = base.mark_point(filled=True, size=90).encode(
         x=x, y=y,
         color=alt.Color("quadrant:N", title="Diagnosis", legend=alt.Legend(orient="bottom", columns=2),
-                        scale=alt.Scale(domain=list(QUADRANT_COLOURS), range=list(QUADRANT_COLOURS.values()))),
+                        scale=alt.Scale(domain=domain, range=colours)),
         tooltip=[alt.Tooltip("csm_name:N", title="CSM"),
                  alt.Tooltip("leading_attainment_pct:Q", title="Leading %", format=".0f"),
                  alt.Tooltip("lagging_attainment_pct:Q", title="Lagging %", format=".0f"),

@@ -44,9 +44,16 @@ SEGMENTS: tuple[str, ...] = ("enterprise", "mid-market", "smb")
 DISPLAY_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("calls", "calls", "count"), ("touchpoints", "touches", "count"), ("coverage_pct", "coverage", "pct"),
     ("sqls", "SQLs", "count"), ("sql_pipeline", "pipeline", "money"), ("beginning_arr", "begin ARR", "money"),
-    ("ending_arr", "end ARR", "money"), ("grr_pct", "GRR", "pct"), ("nrr_pct", "NRR", "pct"),
+    ("ending_arr", "end ARR (cohort)", "money"), ("new_arr", "new-logo ARR", "money"), ("grr_pct", "GRR", "pct"),
+    ("nrr_pct", "NRR", "pct"),
     ("logo_churn_monthly_pct", "logo churn/mo", "pct"), ("closed_alert_pct", "alerts saved", "pct"),
 )
+
+
+#: What the roll-up's ARR columns are (shown under the table and by ``kpi-kit team``).
+ARR_NOTE = ("begin ARR: every account's ARR at the end of the month before the period. end ARR (cohort): "
+            "those same accounts' ARR at the period end — what GRR and NRR measure. new-logo ARR: accounts won "
+            "during the period, counted apart and in neither GRR nor NRR.")
 
 
 def _as_period(start: str | Period, end: str | None = None) -> Period:
@@ -233,7 +240,26 @@ class TeamRollup:
         return (f"<div><p><b>Team roll-up</b> — {fmt.text(self.period)}, as of {fmt.text(self.as_of)}. "
                 "Team and segment percentages are recomputed from summed parts (never averaged); "
                 "segment rows are computed on the segment's accounts.</p>"
-                f"{body}</div>")
+                f"{body}<p>{fmt.text(ARR_NOTE)}</p></div>")
+
+    def arr_bridge(self, money: Callable[[Any], str] | None = None) -> str:
+        """The team's end ARR (cohort) + new-logo ARR = the book's ARR at the period end, in one sentence.
+
+        ``money`` formats amounts (default :func:`kpi_kit.fmt.money` in the book's currency; pass
+        :func:`kpi_kit.fmt.markdown_money` for Markdown). Accounts with unknown ARR are in neither part.
+
+        >>> from kpi_kit.data import load_book
+        >>> print(team_rollup(load_book(), "2026-07", "2026-09").arr_bridge())
+        Book ARR at the end of 2026-09: $12,184,070 = end ARR (cohort) $11,995,470 + new-logo ARR $188,600 (8 new logos).
+        """
+        money = money or (lambda v: fmt.money(v, self.currency))
+        t = self.team.iloc[0]
+        new = int(t["new_accounts"]) if not fmt.is_missing(t["new_accounts"]) else 0
+        fx_moved = not fmt.is_missing(t["fx_effect"]) and abs(float(t["fx_effect"])) >= 0.5
+        fx = ", at the period's opening exchange rates" if fx_moved else ""
+        return (f"Book ARR at the end of {self.period.end}: {money(t['ending_arr'] + t['new_arr'])} = end ARR (cohort) "
+                f"{money(t['ending_arr'])} + new-logo ARR {money(t['new_arr'])} "
+                f"({fmt.count(new)} new logo{'' if new == 1 else 's'}){fx}.")
 
 
 def _format(value: Any, unit: str, currency: str = "USD") -> str:
@@ -337,5 +363,63 @@ def attainment_matrix(attainment: pd.DataFrame, text: bool = False) -> pd.DataFr
         value = "attainment_pct"
     wide = frame.pivot(index="label", columns="csm_name", values=value)
     wide = wide.reindex(index=order, columns=names)
-    wide.columns.name = None
-    return wide
+    # no axis names: pandas would show "label" / "csm_name" as an extra header row
+    return wide.rename_axis(index=None, columns=None)
+
+
+#: Recorded sources the team headline and roll-up depend on, with the figures each one feeds.
+_HEADLINE_SOURCES: tuple[tuple[str, str, str], ...] = (
+    ("activities", "activities", "coverage, calls"),
+    ("sqls", "SQLs", "SQL"),
+    ("risk_alerts", "risk alerts", "alert"),
+)
+
+
+def not_recorded_sentence(book: Book) -> str:
+    """One sentence naming what the book does not record (activities, SQLs, risk alerts), or ``""``.
+
+    Said once, so the figures that depend on them can read "no data" without a reader wondering why.
+
+    >>> from dataclasses import replace
+    >>> from kpi_kit.data import load_book
+    >>> not_recorded_sentence(load_book())
+    ''
+    >>> not_recorded_sentence(replace(load_book(), not_recorded=frozenset({"activities", "sqls"})))
+    'Activities and SQLs are not recorded in this book: coverage, calls and SQL figures read “no data”.'
+    """
+    missing = [(name, feeds) for stem, name, feeds in _HEADLINE_SOURCES if not book.recorded(stem)]
+    if not missing:
+        return ""
+    names = _and([name for name, _ in missing])
+    figures = _and(", ".join(feeds for _, feeds in missing).split(", "))
+    return f"{names[0].upper()}{names[1:]} are not recorded in this book: {figures} figures read “no data”."
+
+
+def _and(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
+
+
+def headline(book: Book, rollup: TeamRollup, money: Callable[[Any], str] | None = None) -> str:
+    """The team's figures in one sentence for the top of the team report.
+
+    GRR and NRR on the beginning ARR, then coverage and calls (when the book records activities) and
+    SQLs with their pipeline (when it records SQLs); what the book does not record is said once
+    (:func:`not_recorded_sentence`) instead of "no data calls". ``money`` formats amounts (default
+    :func:`kpi_kit.fmt.money` in the book's currency; :func:`kpi_kit.fmt.markdown_money` for Markdown).
+
+    >>> from kpi_kit.data import load_book
+    >>> book = load_book()
+    >>> headline(book, team_rollup(book, "2026-07", "2026-09"))
+    'Team GRR 98.2 %, NRR 103.1 % on $11,637,530 of beginning ARR; coverage 98.1 %; 475 calls; 28 SQLs worth $781,000.'
+    """
+    money = money or (lambda v: fmt.money(v, book.reporting_currency))
+    t = rollup.team.iloc[0]
+    parts = [f"Team GRR {fmt.pct(t['grr_pct'])}, NRR {fmt.pct(t['nrr_pct'])} on {money(t['beginning_arr'])} "
+             "of beginning ARR"]
+    if book.recorded("activities"):
+        parts += [f"coverage {fmt.pct(t['coverage_pct'])}", f"{fmt.count(t['calls'])} calls"]
+    if book.recorded("sqls"):
+        parts.append(f"{fmt.count(t['sqls'])} SQLs worth {money(t['sql_pipeline'])}")
+    text = "; ".join(parts) + "."
+    missing = not_recorded_sentence(book)
+    return f"{text} {missing}" if missing else text

@@ -16,6 +16,7 @@ The quarterly rates used below (calculator, 4th root = ** 0.25):
 from __future__ import annotations
 
 import json
+import re
 
 import pandas as pd
 import pytest
@@ -31,6 +32,7 @@ from kpi_kit.cascade import (
     rolled_up_target,
     rollup_check,
     shortfall,
+    shortfall_text,
 )
 from kpi_kit.data import load_book
 from kpi_kit.periods import Period
@@ -182,6 +184,8 @@ def test_rollup_check_leading_targets(book3):
     #   shortfall (90 − 86) / 100 × 5 = 0.2 accounts
     assert table.at["coverage_pct", "csm_target"] == pytest.approx(86.0)
     assert table.at["coverage_pct", "target_shortfall"] == pytest.approx(0.2)
+    # in words a whole account: 0.2 short rounds up — one more covered account reaches the goal
+    assert table.at["coverage_pct", "target_shortfall_text"] == "1 account short"
     # SQL pipeline: no company goal in targets.yaml -> standard 100,000 a quarter × 3 CSMs = 300,000 = Σ targets
     assert table.at["sql_pipeline", "company_goal"] == 300_000.0
     assert table.at["sql_pipeline", "targets_reach_goal"]
@@ -202,8 +206,9 @@ def test_rollup_check_logo_churn_through_period_rates(book3):
     assert row["target_shortfall"] == pytest.approx(0.157374, abs=1e-6)
     # actual: 1 of 5 cohort logos churned (S1) -> 1 − 0.713125 = 0.286875 churned logos over the goal
     assert row["actual_shortfall"] == pytest.approx(0.286875, abs=1e-6)
-    assert row["target_shortfall_text"] == "0.2 churned logos too many allowed"
-    assert row["actual_shortfall_text"] == "0.3 churned logos over the goal"
+    # in words, whole logos: a shortfall rounds up — 0.157 and 0.287 churned logos too many are 1 each
+    assert row["target_shortfall_text"] == "1 churned logo too many allowed"
+    assert row["actual_shortfall_text"] == "1 churned logo over the goal"
     assert not row["actual_reaches_goal"]
 
 
@@ -254,7 +259,9 @@ def test_line_of_sight_says_why(book3):
     why = los.at["grr_pct", "explanation"]
     # the blend (60 % / 40 %) and a's share: 1,000,000 of 2,000,000 = 50 %; one point = 1 % × 1,000,000 = 10,000
     assert "enterprise 98.0 % × 60 %; mid-market 90.0 % × 40 %" in why and "= 94.8 % a year" in why
-    assert "100 × (0.948) ** (3/12) = 98.7 %" in why
+    assert "For the quarter that is the annual 94.8 % compounded over 3 of 12 months: 100 × 0.948^(3/12) = 98.7 %." \
+        in why
+    assert "**" not in why  # no Python operator in text a CSM reads
     assert "50.0 % of the team's beginning ARR" in why and "$10,000 of ARR" in why
     assert "company SQL pipeline $300,000 this period" in los.at["sqls", "serves"]
     c = line_of_sight(book3, "c", Q2).table.set_index("kpi")
@@ -263,7 +270,7 @@ def test_line_of_sight_says_why(book3):
     b = line_of_sight(book3, "b", Q2).table.set_index("kpi")
     assert "csms.b.grr_pct = 95" in b.at["grr_pct", "explanation"]
     # b's override is annual too: 100 × 0.95 ** (3/12) = 98.72585 -> 98.7 %
-    assert "100 × (0.95) ** (3/12) = 98.7 %" in b.at["grr_pct", "explanation"]
+    assert "the annual 95.0 % compounded over 3 of 12 months: 100 × 0.95^(3/12) = 98.7 %" in b.at["grr_pct", "explanation"]
 
 
 def test_cascade_tree_targets_and_actuals(book3):
@@ -341,3 +348,67 @@ def test_company_goals_and_override_problems():
     # 6 months: calls 20 × 6 = 120 per CSM; pipeline 100,000 × 6 / 3 × 2 CSMs = 400,000
     assert goals["calls_standard"] == 120.0 and goals["sql_pipeline"] == 400_000.0
     assert override_problems(DEFAULT_TARGETS, ["a"]) == []
+
+
+@pytest.mark.parametrize(("kpi", "gap", "actual", "words"), [
+    # a shortfall rounds UP: 12.7 touchpoints short -> 13 more are needed to reach the goal
+    ("lifecycle_compliance_pct", 12.7, True, "13 touchpoints short"),
+    # a lead rounds DOWN: 20.9 accounts ahead -> 20 can be lost and the goal still holds
+    ("coverage_pct", -20.9, True, "20 accounts ahead"),
+    ("closed_alert_pct", 1.2, True, "2 alerts short"),
+    ("sql_conversion_pct", -5.5, True, "5 closed SQLs ahead"),
+    ("renewals_90d_contacted_pct", 1.0, True, "1 renewal short"),  # whole already: stays 1, singular
+    ("logo_churn_monthly_pct", -27.8, True, "27 churned logos under the goal"),
+    ("logo_churn_monthly_pct", 61.9, True, "62 churned logos over the goal"),
+    ("logo_churn_monthly_pct", -2.5, False, "2 churned logos of headroom"),
+    ("calls", 6.7, True, "7 calls short"),  # 20 calls against a goal of 26.7 need 7 more
+    ("qbrs", 3.0000000001, True, "3 QBRs short"),  # float noise is not a fourth QBR
+    ("coverage_pct", -0.4, True, "on the goal"),  # less than one account ahead
+    ("sql_pipeline", 81_000.4, True, "$81,000 short"),  # money as it was
+    ("nrr_pct", -77_316.2, True, "$77,316 of ARR ahead"),
+])
+def test_shortfall_words_count_whole_things(kpi, gap, actual, words):
+    assert shortfall_text(kpi, gap, actual=actual) == words
+
+
+def test_rollup_check_words_round_but_numbers_stay_exact(book3):
+    check = rollup_check(book3, Q2)
+    table = check.table.set_index("kpi")
+    # coverage (worked out in test_rollup_check_leading_targets): targets 0.2 accounts short, exact in the number
+    assert table.at["coverage_pct", "target_shortfall"] == pytest.approx(0.2)
+    # actual coverage 4 of 5 accounts = 80 % vs 90 %: (90 − 80) / 100 × 5 = 0.5 accounts short -> "1 account short"
+    assert table.at["coverage_pct", "actual_shortfall"] == pytest.approx(0.5)
+    assert table.at["coverage_pct", "actual_shortfall_text"] == "1 account short"
+
+
+def test_rollup_check_segment_column_says_not_set_per_segment(book3):
+    html = rollup_check(book3, Q2)._repr_html_()
+    rows = {re.sub(r"<[^>]+>", "", cells[0]): [re.sub(r"<[^>]+>", "", c) for c in cells]
+            for cells in (re.findall(r"<td[^>]*>(.*?)</td>", row) for row in re.findall(r"<tr>(.*?)</tr>", html))
+            if cells}
+    # only GRR and NRR have segment targets: GRR 97.32257 % (worked out in test_rollup_check_retention_…)
+    assert rows["GRR (ARR retention)"][2] == "97.3 %"
+    # every other KPI has none: "—", never "no data" (which says the book does not record something)
+    assert rows["Calls (call, meeting, QBR)"][2] == "—"
+    assert rows["Coverage (% of book engaged)"][2] == "—"
+    assert all(r[2] == "—" for label, r in rows.items() if label not in ("GRR (ARR retention)", "NRR"))
+    assert "the KPI has no segment targets (only GRR and NRR are set per segment)" in html
+
+
+def test_forecast_starting_arr_is_the_book_at_the_end_of_the_month_before(book_dir):
+    files = three_csm_files()
+    # a new logo N1 for b, won during Q2: no March ARR, 40,000 in June
+    files["accounts"].append(acc("N1", "b", "mid-market"))
+    files["arr_monthly"] += arr_rows("N1", {"2025-06": 40_000})
+    book = load_book(book_dir(**files))
+    from kpi_kit.team import team_rollup
+
+    team = team_rollup(book, Q2).team.iloc[0]
+    # Q2 cohort: ending 630,000 + 380,000 + 500,000 + 0 + 310,000 = 1,820,000; N1 is new-logo ARR 40,000
+    assert team["ending_arr"] == 1_820_000 and team["new_arr"] == 40_000
+    # the next quarter's forecast starts from the book's June ARR, new logo included: 1,860,000
+    fvg = forecast_vs_goal(book, Period.parse("2025-07", "2025-09"), as_of="2025-06-30", n=50)
+    assert fvg.team["beginning_arr"] == 1_860_000 == team["ending_arr"] + team["new_arr"]
+    html = fvg._repr_html_()
+    assert "<th>book ARR, end of 2025-06</th>" in html and "beginning ARR" not in html
+    assert "new logos signed by then included" in html

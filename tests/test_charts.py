@@ -185,7 +185,12 @@ def test_quadrant():
     # the thresholds are the scorecard diagnosis's: 95 % leading, 90 % lagging
     assert vline["encoding"]["x"]["datum"] == strategic.LEADING_OK == 95.0
     assert hline["encoding"]["y"]["datum"] == strategic.LAGGING_OK == 90.0
-    assert points["encoding"]["color"]["scale"]["domain"] == list(charts.QUADRANT_COLOURS)
+    # the legend lists the three diagnoses TEAM has (not "No activity data"), in QUADRANT_COLOURS order,
+    # each in its fixed colour: on track green, strong/weak red, outcomes holding orange
+    scale = points["encoding"]["color"]["scale"]
+    assert scale["domain"] == ["Activity and outcomes on track", "Strong activity, weak outcomes",
+                               "Outcomes holding, activity behind"]
+    assert scale["range"] == ["#59a14f", "#e15759", "#f28e2b"]
 
 
 def test_payout_curve():

@@ -243,3 +243,76 @@ def test_report_run_renders_the_team_report_and_links_it(tmp_path):
     for name in load_book().csms["csm_name"]:
         assert name in team_html
     assert 'href="team_report.html"' in run.index.read_text(encoding="utf-8")
+
+
+def test_attainment_matrix_has_no_stray_axis_name_row(book3):
+    wide = attainment_matrix(attainment_table(book3, Q2), text=True)
+    # pandas shows an index or columns name as an extra header row reading "label" over empty cells
+    assert wide.index.name is None and wide.columns.name is None
+    head = wide.to_html().split("<tbody>")[0]
+    assert head.count("<tr") == 1 and "label" not in head
+    assert "<th>Ana</th>" in head
+
+
+def test_display_table_says_which_arr(book_dir):
+    files = three_csm_files()
+    # a new logo N1 for b, won during Q2 (no March ARR, 40,000 in June)
+    files["accounts"].append({"account_id": "N1", "account_name": "N1 Co", "csm_id": "b", "segment": "mid-market",
+                              "customer_since": "2025-05-01", "renewal_date": ""})
+    files["arr_monthly"] += [{"month": "2025-06", "account_id": "N1", "arr": 40_000}]
+    r = team_rollup(load_book(book_dir(**files)), Q2)
+    table = r.display_table().set_index("who")
+    assert list(table.columns)[5:9] == ["begin ARR", "end ARR (cohort)", "new-logo ARR", "GRR"]
+    # end ARR (cohort) = the March accounts in June: 630,000 + 380,000 + 500,000 + 0 + 310,000 = 1,820,000;
+    # N1 is new-logo ARR, not in NRR: NRR stays 1,820,000 / 2,000,000 = 91 %
+    team = table.loc["Team (all CSMs)"]
+    assert (team["end ARR (cohort)"], team["new-logo ARR"], team["NRR"]) == ("$1,820,000", "$40,000", "91.0 %")
+    assert table.at["Ben (b)", "new-logo ARR"] == "$40,000"
+    # together: the book's June ARR 1,820,000 + 40,000 = 1,860,000
+    assert r.arr_bridge() == ("Book ARR at the end of 2025-06: $1,860,000 = end ARR (cohort) $1,820,000 + "
+                              "new-logo ARR $40,000 (1 new logo).")
+    html = r._repr_html_()
+    assert "end ARR (cohort)" in html and "new-logo ARR: accounts won during the period" in html
+    assert "in neither GRR nor NRR" in html
+
+
+def test_headline_says_once_what_the_book_does_not_record(book_dir):
+    from kpi_kit import fmt
+    from kpi_kit.team import headline
+
+    book = load_book(book_dir(**three_csm_files()))
+    # GRR 1,780,000 / 2,000,000 = 89 %, NRR 91 %; coverage 4 of 5 = 80 %; calls X1 X3 X4 X5 = 4;
+    # SQLs Q1 + Q2 = 2 worth 50,000 + 10,000 = 60,000
+    assert headline(book, team_rollup(book, Q2)) == (
+        "Team GRR 89.0 %, NRR 91.0 % on $2,000,000 of beginning ARR; coverage 80.0 %; 4 calls; "
+        "2 SQLs worth $60,000.")
+    # Markdown money escapes "$" (two amounts in one line would be LaTeX)
+    assert "\\$2,000,000" in headline(book, team_rollup(book, Q2), fmt.markdown_money("USD"))
+    # a book like the RavenStack import: no activities, SQLs or risk alerts recorded
+    files = three_csm_files()
+    for stem in ("activities", "sqls", "risk_alerts"):
+        files.pop(stem, None)
+    files["book"] = "name: Raven-like\nnot_recorded: [activities, sqls, risk_alerts]\n"
+    raven = load_book(book_dir(**files))
+    text = headline(raven, team_rollup(raven, Q2))
+    assert text == ("Team GRR 89.0 %, NRR 91.0 % on $2,000,000 of beginning ARR. Activities, SQLs and risk alerts "
+                    "are not recorded in this book: coverage, calls, SQL and alert figures read “no data”.")
+    assert "no data calls" not in text and "no data SQLs" not in text
+    # only SQLs missing: activities still speak
+    files["book"] = "name: No SQLs\nnot_recorded: [sqls]\n"
+    files["activities"] = three_csm_files()["activities"]
+    files["risk_alerts"] = []
+    no_sqls = load_book(book_dir(**files))
+    assert headline(no_sqls, team_rollup(no_sqls, Q2)) == (
+        "Team GRR 89.0 %, NRR 91.0 % on $2,000,000 of beginning ARR; coverage 80.0 %; 4 calls. "
+        "SQLs are not recorded in this book: SQL figures read “no data”.")
+
+
+def test_cli_team_explains_the_arr_columns(book_dir, capsys):
+    folder = book_dir(**three_csm_files())
+    assert main(["team", "--data", str(folder), "--start", "2025-04", "--end", "2025-06"]) == 0
+    out = capsys.readouterr().out
+    assert "end ARR (cohort)" in out and "in neither GRR nor NRR" in out
+    # no new logos in this book: end ARR (cohort) is the whole June book
+    assert "Book ARR at the end of 2025-06: $1,820,000 = end ARR (cohort) $1,820,000 + new-logo ARR $0 (0 new logos)." \
+        in out

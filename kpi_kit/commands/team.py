@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
     from kpi_kit import fmt
     from kpi_kit.cascade import rollup_check
     from kpi_kit.data import load_book
-    from kpi_kit.team import team_rollup
+    from kpi_kit.team import ARR_NOTE, not_recorded_sentence, team_rollup
 
     book = load_book(args.data)
     period = resolve_period(book, args.start, args.end)
@@ -40,7 +40,11 @@ def run(args: argparse.Namespace) -> int:
     if money_note(book, period):
         print(money_note(book, period))
     print("Team and segment percentages are recomputed from summed parts; segments are computed on their accounts.\n")
+    if not_recorded_sentence(book):
+        print(not_recorded_sentence(book))
     print(result.display_table().to_string(index=False))
+    print(f"\n{ARR_NOTE}")
+    print(result.arr_bridge())
     check = rollup_check(book, period, as_of=args.as_of, attribution=args.attribution)
     print("\nCascade roll-up check (do the CSMs' targets reach the company goals? where is the team?)")
     width = max(len(label) for label in check.table["label"])
