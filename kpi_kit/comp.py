@@ -858,20 +858,222 @@ class PayStatement:
             "payout": pd.array([fmt.money(ln.payout, self.plan.currency, 2) for ln in self.lines], dtype="str"),
         })
 
-    def _repr_html_(self) -> str:
+    # ---- display only: everything below reads the exact values and never changes pay ----
+
+    def _specs(self) -> dict[str, MetricSpec]:
+        return {m.name: m for m in self.plan.metrics}
+
+    def _uncapped(self, ln: StatementLine) -> Decimal | None:
+        """``actual / target`` (``target / actual`` when lower is better) before the plan's cap; None without data."""
+        if ln.target is None or ln.actual is None or ln.target == ZERO:
+            return None
+        spec = self._specs().get(ln.metric)
+        if spec is not None and spec.lower_is_better:
+            return None if ln.actual == ZERO else ln.target / ln.actual
+        return ln.actual / ln.target
+
+    def _capped(self, ln: StatementLine) -> bool:
+        """True when the metric's attainment was cut to the plan's ``metric_attainment_cap``."""
+        if ln.target is None or ln.actual is None:
+            return False
+        spec = self._specs().get(ln.metric)
+        if spec is not None and spec.lower_is_better and ln.actual == ZERO:
+            return True  # zero churn: no ratio, it gets the cap
+        raw = self._uncapped(ln)
+        return raw is not None and raw > self.plan.metric_attainment_cap
+
+    def points(self) -> list[Decimal]:
+        """Each line's share of the overall attainment, in percentage points, for display.
+
+        ``weight × attainment × 100`` rounded to one decimal by the largest-remainder rule, so that the
+        points add up exactly to the overall attainment shown (:meth:`overall_pct`, half-up to one
+        decimal). Display only: pay uses the exact attainment.
+
+        Examples
+        --------
+        >>> s = statement(None, {"retention": (90, 99), "expansion": (100, 120), "activity": (60, 30)})
+        >>> [str(p) for p in s.points()], s.overall_pct()   # 49.5 + 42 + 10 = 101.5
+        (['49.5', '42.0', '10.0'], '101.5 %')
+        """
+        exact = [ln.weight * ln.attainment * HUNDRED for ln in self.lines]
+        return _allocate_step(_round_tenth(self.attainment * HUNDRED), exact, TENTH)
+
+    def overall_pct(self) -> str:
+        """The overall (weighted) attainment as text, half-up to one decimal (``"110.8 %"``)."""
+        return _pct_tenth(self.attainment)
+
+    def breakdown(self) -> pd.DataFrame:
+        """How each metric counts toward pay, as text for people: one row per metric, then a ``total`` row.
+
+        Columns
+
+        * ``metric`` (plan name; ``total`` on the last row), ``kpi`` (KPI id), ``label`` (the scorecard's
+          label, e.g. ``"GRR (ARR retention)"``; ``"Overall"`` on the total row);
+        * ``target``, ``actual`` — as in :meth:`display_table` (the KPI's unit, money KPIs in
+          :attr:`kpi_currency`); empty on the total row;
+        * ``attainment`` — as counted for pay, i.e. at most the plan's ``metric_attainment_cap_pct``, one
+          decimal, ``"200.0 % (capped)"`` when the cap cut it; on the total row the overall attainment;
+        * ``weight`` (``"20 %"``, total ``"100 %"``);
+        * ``points`` — weight × attainment in percentage points (:meth:`points`); they add up to the
+          overall attainment on the total row;
+        * ``multiple`` — the curve's payout multiple (``"127.1 %"``): per metric with
+          ``curve_applies_to: metric``; with ``overall`` the curve is applied once, so only the total row
+          has one and the metric rows are empty;
+        * ``payout`` — money in the plan's currency with cents; with ``overall`` it is the variable payout
+          split by weight (rows add up to the total).
+
+        Display only: pay is computed from the exact values, never from this text.
+
+        Examples
+        --------
+        >>> s = statement(None, {"retention": (90, 99), "expansion": (100, 120), "activity": (60, 30)})
+        >>> s.breakdown()[["label", "attainment", "points", "multiple"]].values.tolist()[-1]
+        ['Overall', '101.5 %', '101.5', '103.8 %']
+        """
+        from kpi_kit.scorecard import KPIS
+
+        labels = {kpi: label for kpi, label, *_ in KPIS}
+        shown = self.display_table()
+        per_metric = self.plan.curve_applies_to == "metric"
+        rows = []
+        for i, (ln, pts) in enumerate(zip(self.lines, self.points())):
+            rows.append({
+                "metric": ln.metric, "kpi": ln.kpi, "label": labels.get(ln.kpi, ln.metric),
+                "target": "" if ln.target is None else shown.loc[i, "target"],
+                "actual": "" if ln.actual is None else shown.loc[i, "actual"],
+                "attainment": _pct_tenth(ln.attainment) + (" (capped)" if self._capped(ln) else ""),
+                "weight": _fmt_pct(ln.weight), "points": f"{pts:f}",
+                "multiple": _pct_tenth(ln.multiple) if per_metric else "",
+                "payout": fmt.money(ln.payout, self.plan.currency, 2),
+            })
+        rows.append({
+            "metric": "total", "kpi": "", "label": "Overall", "target": "", "actual": "",
+            "attainment": self.overall_pct(), "weight": "100 %", "points": f"{_round_tenth(self.attainment * HUNDRED):f}",
+            "multiple": _pct_tenth(self.multiple), "payout": fmt.money(self.variable_payout, self.plan.currency, 2),
+        })
+        return pd.DataFrame(rows, dtype="str")
+
+    def currency_note(self) -> str:
+        """``"Pay is in USD, the comp plan's currency; KPIs are in EUR."`` when the two differ, else ``""``.
+
+        >>> statement(None, {"retention": (90, 99), "expansion": (100, 120), "activity": (60, 30)},
+        ...           kpi_currency="EUR").currency_note()
+        "Pay is in USD, the comp plan's currency; KPIs are in EUR."
+        """
+        if not self.kpi_currency or self.kpi_currency == self.plan.currency:
+            return ""
+        return f"Pay is in {self.plan.currency}, the comp plan's currency; KPIs are in {self.kpi_currency}."
+
+    def summary(self) -> str:
+        """The statement's money in one sentence (plain text; amounts in the plan's currency, with cents).
+
+        >>> pay_at(None, 1.2, months=3).summary()
+        'Variable pay $7,500.00 (target $5,000.00) + base $20,000.00 = total earnings $27,500.00 for the 3 months; on-target earnings (OTE) $25,000.00.'
+        """
         c = self.plan.currency
 
         def m(x: Decimal) -> str:
-            return fmt.text(fmt.money(x, c, 2))
+            return fmt.money(x, c, 2)
 
-        head = (
-            f"<p><strong>Pay statement{' — ' + fmt.text(self.label) if self.label else ''}</strong> "
-            f"({fmt.text(self.plan.name)}, {self.months} months)<br>"
-            f"attainment {fmt.text(fmt.pct(float(self.attainment * HUNDRED)))}, variable payout "
-            f"{m(self.variable_payout)} (target {m(self.variable_target)}); base {m(self.base)}; "
-            f"total earnings {m(self.total_earnings)} (OTE {m(self.ote)})</p>"
-        )
-        return head + self.display_table().to_html(index=False, escape=True)
+        return (f"Variable pay {m(self.variable_payout)} (target {m(self.variable_target)}) + base {m(self.base)} = total earnings "
+                f"{m(self.total_earnings)} for the {self.months} month{'s' if self.months != 1 else ''}; "
+                f"on-target earnings (OTE) {m(self.ote)}.")
+
+    def explain(self) -> list[str]:
+        """How the metrics make the overall attainment and how the curve turns it into pay, in words.
+
+        Plain text (escape it for HTML). With ``curve_applies_to: overall`` (the seed's plan): the overall
+        attainment is the sum of the points (each metric's attainment, capped, × its weight), each metric's
+        points against what it adds at target, then the one curve multiple for the whole. Display only.
+
+        Examples
+        --------
+        >>> s = statement(None, {"retention": (90, 99), "expansion": (100, 120), "activity": (60, 30)})
+        >>> print("\\n".join(s.explain()))
+        Overall attainment 101.5 % is the sum of the points column: each metric's attainment, counted up to 200 %, times its weight.
+        NRR at 120.0 % adds 42.0 points, 7.0 more than at target; GRR (ARR retention) at 110.0 % adds 49.5, 4.5 more than at target; Calls (call, meeting, QBR) at 50.0 % adds 10.0, 10.0 fewer than at target — so 100 + 7.0 + 4.5 − 10.0 = 101.5.
+        The payout curve applies to the overall attainment, not to each metric: 101.5 % pays 103.8 % of the variable target, $20,750.00 of $20,000.00, split across the metrics by weight.
+        """
+        from kpi_kit.scorecard import KPIS
+
+        labels = {kpi: label for kpi, label, *_ in KPIS}
+        c = self.plan.currency
+        pay = f"{fmt.money(self.variable_payout, c, 2)} of {fmt.money(self.variable_target, c, 2)}"
+        metric_lines = [ln for ln in self.lines if ln.target is not None]
+        if not metric_lines:  # pay_at: one overall attainment
+            return [f"The payout curve at {self.overall_pct()} overall attainment pays {_pct_tenth(self.multiple)} "
+                    f"of the variable target, {pay}." + self._threshold_cap_note()]
+        overall = self.overall_pct()
+        cap = _fmt_pct(self.plan.metric_attainment_cap)
+        per_metric = self.plan.curve_applies_to == "metric"
+        first = (f"Overall attainment {overall} is the sum of the points column: each metric's attainment, counted up "
+                 f"to {cap}, times its weight.")
+        if per_metric:
+            first = first[:-1] + "; in this plan it is for information only."
+        pts = dict(zip((ln.metric for ln in self.lines), self.points()))
+        order = sorted(metric_lines, key=lambda ln: -(pts[ln.metric] - ln.weight * HUNDRED))
+        parts, diffs = [], []
+        for k, ln in enumerate(order):
+            capped = " (capped)" if self._capped(ln) else ""
+            diff = pts[ln.metric] - _round_tenth(ln.weight * HUNDRED)
+            diffs.append(diff)
+            versus = ("as at target" if diff == ZERO else
+                      f"{abs(diff):f} {'more' if diff > ZERO else 'fewer'} than at target")
+            parts.append(f"{labels.get(ln.kpi, ln.metric)} at {_pct_tenth(ln.attainment)}{capped} adds "
+                         f"{pts[ln.metric]:f}{' points' if k == 0 else ''}, {versus}")
+        sentence = "; ".join(parts)
+        total = _round_tenth(self.attainment * HUNDRED)
+        if HUNDRED + sum(diffs, ZERO) == total:  # always, unless a weight has more than one decimal in %
+            sentence += " — so 100 " + " ".join(f"{'+' if d >= ZERO else '−'} {abs(d):f}" for d in diffs) + f" = {total:f}"
+        lines = [first, sentence + "."]
+        if per_metric:
+            lines.append(f"The payout curve applies to each metric on its own (the multiple column): a metric pays "
+                         f"its weight × its multiple × the variable target; together {pay} "
+                         f"({_pct_tenth(self.multiple)} of the variable target).")
+        else:
+            lines.append(f"The payout curve applies to the overall attainment, not to each metric: {overall} pays "
+                         f"{_pct_tenth(self.multiple)} of the variable target, {pay}, split across the metrics by weight."
+                         + self._threshold_cap_note())
+        return lines
+
+    def _threshold_cap_note(self) -> str:
+        if self.attainment < self.plan.threshold:
+            return f" Below the plan's {_fmt_pct(self.plan.threshold)} threshold nothing is paid."
+        if self.plan.cap is not None and self.multiple == self.plan.cap:
+            return f" That is the plan's cap ({_fmt_pct(self.plan.cap)} of the variable target)."
+        return ""
+
+    def _repr_html_(self) -> str:
+        from kpi_kit.views import pay_html
+
+        return pay_html(self)
+
+
+TENTH = Decimal("0.1")
+
+
+def _round_tenth(x: Decimal) -> Decimal:
+    return x.quantize(TENTH, rounding=ROUND_HALF_UP)
+
+
+def _pct_tenth(ratio: Decimal) -> str:
+    """A ratio as a percentage, half-up to one decimal: ``Decimal("1.1083")`` -> ``"110.8 %"`` (display only)."""
+    return f"{_round_tenth(ratio * HUNDRED):f} %"
+
+
+def _allocate_step(total: Decimal, parts: Sequence[Decimal], step: Decimal) -> list[Decimal]:
+    """Round ``parts`` to multiples of ``step`` so that they add up to ``total`` (largest remainder; display only).
+
+    >>> [str(x) for x in _allocate_step(Decimal("110.8"), [Decimal("39.374"), Decimal("31.457"), Decimal("40")], TENTH)]
+    ['39.4', '31.4', '40.0']
+    """
+    floors = [(p / step).to_integral_value(rounding=ROUND_FLOOR) * step for p in parts]
+    left = int(((total - sum(floors, ZERO)) / step).to_integral_value())
+    order = sorted(range(len(parts)), key=lambda i: (-(parts[i] - floors[i]), i))
+    out = list(floors)
+    for i in order[: max(left, 0)]:
+        out[i] += step
+    return [x.quantize(step) for x in out]
 
 
 def _allocate_cents(total: Decimal, parts: Sequence[Decimal]) -> list[Decimal]:

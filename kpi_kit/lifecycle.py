@@ -46,6 +46,44 @@ ESCALATION_HOURS = 24
 
 COLUMNS = ["account_id", "csm_id", "touchpoint", "anchor", "due", "window_start", "window_end", "status"]
 
+#: Each touchpoint in words, for reports (``renewal_90`` -> "renewal touch 90 days before renewal").
+TOUCHPOINT_LABELS: dict[str, str] = {
+    **{purpose: f"{purpose.replace('_', ' ').replace('checkin', 'check-in')}, day {due} after the customer start"
+       for purpose, due, _w0, _w1 in ONBOARDING},
+    **{f"renewal_{days}": f"renewal touch {days} days before renewal" for days in RENEWAL_DAYS},
+    "risk_intervention": f"risk intervention within {RISK_DAYS} days of the alert",
+    "escalation_response": f"escalation response within {ESCALATION_HOURS} hours",
+}
+
+
+def touchpoint_label(touchpoint: str) -> str:
+    """The touchpoint in words (:data:`TOUCHPOINT_LABELS`); an unknown name is returned as it is.
+
+    >>> touchpoint_label("renewal_90"), touchpoint_label("onboarding_checkin")
+    ('renewal touch 90 days before renewal', 'onboarding check-in, day 7 after the customer start')
+    """
+    return TOUCHPOINT_LABELS.get(touchpoint, touchpoint)
+
+
+def describe_windows() -> str:
+    """The touchpoint windows in one plain sentence, for a report reader (built from the constants above).
+
+    >>> print(describe_windows())  # doctest: +NORMALIZE_WHITESPACE
+    Windows: onboarding welcome by day 3, check-in days 4–10, review days 23–37 and adoption assessment days
+    53–67 after the customer start; renewal touches 180, 90, 60 and 30 days before renewal, each done from 14
+    days before to 7 days after that date; a risk intervention within 7 days of the alert; an escalation
+    response within 24 hours.
+    """
+    onboarding = []
+    for purpose, _due, w0, w1 in ONBOARDING:
+        name = purpose.replace("onboarding_", "").replace("checkin", "check-in").replace("_", " ")
+        onboarding.append(f"{name} by day {w1}" if w0 == 0 else f"{name} days {w0}–{w1}")
+    renewal = [str(d) for d in RENEWAL_DAYS]
+    return (f"Windows: onboarding {', '.join(onboarding[:-1])} and {onboarding[-1]} after the customer start; "
+            f"renewal touches {', '.join(renewal[:-1])} and {renewal[-1]} days before renewal, each done from "
+            f"{RENEWAL_EARLY} days before to {RENEWAL_LATE} days after that date; a risk intervention within "
+            f"{RISK_DAYS} days of the alert; an escalation response within {ESCALATION_HOURS} hours.")
+
 
 def _days(n: int) -> pd.Timedelta:
     return pd.Timedelta(days=n)

@@ -35,6 +35,7 @@ import pandas as pd
 
 from kpi_kit.data import Book
 from kpi_kit.errors import KitError
+from kpi_kit.lifecycle import touchpoint_label
 from kpi_kit.metrics import CALL_TYPES, account_arr, lifecycle_table
 from kpi_kit.periods import Period
 
@@ -274,8 +275,8 @@ def renewals_due(book: Book, csm_id: str, as_of: str | pd.Timestamp, days: int =
     return _flag(acc[RENEWAL_COLUMNS].reset_index(drop=True), book, ("activities", "risk_alerts"))
 
 
-TOUCHPOINT_COLUMNS = ["account_id", "account_name", "arr", "touchpoint", "status", "due", "window_start",
-                      "window_end", "days_overdue", "days_left"]
+TOUCHPOINT_COLUMNS = ["account_id", "account_name", "arr", "touchpoint", "touchpoint_label", "status", "due",
+                      "window_start", "window_end", "days_overdue", "days_left"]
 
 
 def overdue_touchpoints(book: Book, csm_id: str, period: Period, as_of: str | pd.Timestamp | None = None) -> pd.DataFrame:
@@ -291,7 +292,8 @@ def overdue_touchpoints(book: Book, csm_id: str, period: Period, as_of: str | pd
     Returns
     -------
     pandas.DataFrame
-        ``account_id, account_name, arr, touchpoint, status, due, window_start, window_end``,
+        ``account_id, account_name, arr, touchpoint, touchpoint_label`` (the touchpoint in words,
+        :func:`kpi_kit.lifecycle.touchpoint_label`), ``status, due, window_start, window_end``,
         ``days_overdue`` (whole days from the window's end to ``as_of``; overdue rows) and
         ``days_left`` (whole days from ``as_of`` to the window's end; pending rows), both ``Int64``.
         Overdue rows first (oldest window first), then pending rows (closing soonest first).
@@ -316,6 +318,7 @@ def overdue_touchpoints(book: Book, csm_id: str, period: Period, as_of: str | pd
     overdue = tps["status"] == "overdue"
     tps["days_overdue"] = (day - end_day).dt.days.astype("Int64").where(overdue, pd.NA)
     tps["days_left"] = (end_day - day).dt.days.astype("Int64").where(~overdue, pd.NA)
+    tps["touchpoint_label"] = tps["touchpoint"].map(touchpoint_label).astype("str")
     tps["_rank"] = np.where(overdue, 0, 1)
     tps = tps.sort_values(["_rank", "window_end", "account_id", "touchpoint"], kind="mergesort")
     return _flag(tps[TOUCHPOINT_COLUMNS].reset_index(drop=True), book, ("activities",))

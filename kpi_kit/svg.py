@@ -99,10 +99,38 @@ def spec_renderer(spec: dict[str, Any], **metadata: Any) -> dict[str, Any]:
     return {SPEC_MIME: spec}
 
 
+def chart_description(spec: dict[str, Any]) -> str:
+    """A short text for a chart: the spec's ``description``, else its title (and subtitle), else "Chart".
+
+    Used as the alt text of the chart's image in the HTML reports (:func:`render_deferred`).
+
+    >>> chart_description({"title": "ARR bridge: beginning to ending ARR"})
+    'ARR bridge: beginning to ending ARR'
+    >>> chart_description({"title": {"text": ["Coverage", "by segment"], "subtitle": "target dashed"}})
+    'Coverage by segment — target dashed'
+    >>> chart_description({"mark": "bar"})
+    'Chart'
+    """
+    def words(value: Any) -> str:
+        if isinstance(value, (list, tuple)):
+            return " ".join(str(v) for v in value if v)
+        return "" if value is None else str(value)
+
+    if words(spec.get("description")).strip():
+        return words(spec["description"]).strip()
+    title = spec.get("title")
+    if isinstance(title, dict):
+        text, sub = words(title.get("text")).strip(), words(title.get("subtitle")).strip()
+        title = f"{text} — {sub}" if text and sub else text or sub
+    return words(title).strip() or "Chart"
+
+
 def render_deferred(nb: Any) -> int:
     """Replace every :data:`SPEC_MIME` output in an executed notebook by its SVG, in place.
 
-    The output then holds exactly what :func:`svg_renderer` would have produced in the kernel.
+    The output's data then holds exactly what :func:`svg_renderer` would have produced in the kernel;
+    its metadata gets ``{"image/svg+xml": {"alt": chart_description(spec)}}``, which the report's
+    nbconvert template (``kpi_report``) writes as the image's alt text.
     Returns the number of charts rendered. A spec that vl-convert rejects raises its error (the
     report fails rather than silently losing a chart).
     """
@@ -111,8 +139,11 @@ def render_deferred(nb: Any) -> int:
         for output in cell.get("outputs", []):
             data = output.get("data")
             if data and SPEC_MIME in data:
-                spec = data[SPEC_MIME]
+                spec = dict(data[SPEC_MIME])
                 data.clear()
-                data[SVG_MIME] = spec_to_svg(dict(spec))
+                data[SVG_MIME] = spec_to_svg(spec)
+                metadata = output.setdefault("metadata", {})
+                metadata.pop(SPEC_MIME, None)
+                metadata[SVG_MIME] = {"alt": chart_description(spec)}
                 rendered += 1
     return rendered

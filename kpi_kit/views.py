@@ -18,6 +18,9 @@ from kpi_kit.scorecard import STATUS_MARK, Scorecard
 if TYPE_CHECKING:
     from pandas.io.formats.style import Styler
 
+    from kpi_kit.comp import PayStatement
+    from kpi_kit.data import Book
+
 _STYLE = ("<style>.kpi-table{border-collapse:collapse;margin:0.5em 0}"
           ".kpi-table th,.kpi-table td{border-bottom:1px solid #ddd;padding:3px 8px;text-align:left}"
           ".kpi-table td.num{text-align:right}.kpi-note{color:#555}</style>")
@@ -27,7 +30,8 @@ def table_html(frame: pd.DataFrame, columns: dict[str, str], formats: dict[str, 
                empty: str = "None.", limit: int = 25, currency: str = "USD") -> str:
     """A small HTML table of ``frame[columns]`` with headers ``columns.values()``.
 
-    ``formats`` maps a column to ``money``, ``pct``, ``count``, ``date`` or ``bool``; text is escaped.
+    ``formats`` maps a column to ``money``, ``pct``, ``count``, ``date``, ``bool`` or ``figure`` (text
+    already formatted as a number, e.g. ``"200.0 % (capped)"``, right-aligned); text is escaped.
     Money is shown in ``currency`` (pass ``book.reporting_currency``). At most ``limit`` rows are
     shown, with a note of how many more there are.
     """
@@ -41,7 +45,7 @@ def table_html(frame: pd.DataFrame, columns: dict[str, str], formats: dict[str, 
         cells = []
         for col in columns:
             kind = formats.get(col, "text")
-            cells.append(f"<td class='{'num' if kind in ('money', 'pct', 'count') else ''}'>{_cell(row.get(col), kind, currency)}</td>")
+            cells.append(f"<td class='{'num' if kind in _NUMERIC else ''}'>{_cell(row.get(col), kind, currency)}</td>")
         body.append(f"<tr>{''.join(cells)}</tr>")
     more = f"<p class='kpi-note'>… and {len(frame) - limit} more.</p>" if len(frame) > limit else ""
     return f"{_STYLE}<table class='kpi-table'><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{more}"
@@ -67,6 +71,9 @@ def styled(frame: pd.DataFrame, formats: dict[str, Any] | None = None, *, money:
     formatter.update({c: partial(fmt.money, currency=currency, digits=money_digits) for c in money})
     styler = frame.style.format(formatter, na_rep=na_rep, escape="html")
     return styler if caption is None else styler.set_caption(fmt.text(caption))
+
+
+_NUMERIC = ("money", "pct", "count", "figure")
 
 
 def _cell(value: Any, kind: str, currency: str = "USD") -> str:
@@ -106,14 +113,113 @@ def gaps_html(card: Scorecard) -> str:
     return f"<ul>{items}</ul>"
 
 
-def no_data_html(card: Scorecard) -> str:
-    """A sentence naming the KPIs this book has no data for (never shown as 0)."""
-    missing = card.table.loc[card.table["status"] == "no data", "label"].tolist()
-    if not missing:
+#: The book file each scorecard KPI is measured from, for the KPIs that need more than accounts and ARR
+#: (:data:`kpi_kit.metrics._NEEDS` per part; a test checks that a book without the file has no data for them).
+KPI_SOURCE: dict[str, str] = {
+    "calls": "activities", "touchpoints": "activities", "qbrs": "activities", "coverage_pct": "activities",
+    "renewals_90d_contacted_pct": "activities", "lifecycle_compliance_pct": "activities",
+    "sqls": "sqls", "sql_pipeline": "sqls", "sql_conversion_pct": "sqls", "closed_alert_pct": "risk_alerts",
+}
+#: How a report names each optional book file.
+SOURCE_WORDS: dict[str, str] = {
+    "activities": "CSM activities (activities.csv)", "sqls": "SQLs (sqls.csv)",
+    "risk_alerts": "risk alerts (risk_alerts.csv)", "escalations": "escalations (escalations.csv)",
+    "usage": "product usage (usage.csv)",
+}
+
+
+def _and(words: Sequence[str], last: str = "and") -> str:
+    words = list(words)
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} {last} {words[-1]}"
+
+
+def unrecorded_sources(card: Scorecard, book: Book | None, kpis: Sequence[str] | None = None) -> list[str]:
+    """The files the book does not record (``book.yaml`` ``not_recorded``) behind ``kpis`` (default: every KPI
+    of the card), in the order of :data:`SOURCE_WORDS`. Empty without a book or when everything is recorded."""
+    if book is None:
+        return []
+    wanted = card.table["kpi"].tolist() if kpis is None else list(kpis)
+    needed = {KPI_SOURCE[k] for k in wanted if k in KPI_SOURCE}
+    return [src for src in SOURCE_WORDS if src in needed and not book.recorded(src)]
+
+
+def no_data_html(card: Scorecard, book: Book | None = None) -> str:
+    """A sentence naming the KPIs this book has no data for (never shown as 0), and why.
+
+    With ``book``, KPIs measured from a file the book declares it does not record (``book.yaml``
+    ``not_recorded``, e.g. the RavenStack import has no CSM activities) are explained by naming those
+    files; the others (or all, without ``book``) by "nothing to measure in the period".
+    """
+    table = card.table
+    missing = table.loc[table["status"] == "no data"]
+    if missing.empty:
         return ""
-    return (f"<p class='kpi-note'>No data for: {fmt.text(', '.join(missing))} — nothing to measure for this CSM in "
-            "the period (e.g. no SQL or risk alert closed), or the book does not record it. These are shown as "
-            "“no data”, not as zero.</p>")
+    gone = set(unrecorded_sources(card, book, missing["kpi"].tolist()))
+    unrecorded = missing["kpi"].map(lambda k: KPI_SOURCE.get(k) in gone)
+    parts = []
+    if unrecorded.any():
+        files = _and([SOURCE_WORDS[s] for s in SOURCE_WORDS if s in gone], "or")
+        parts.append(f"No data for: {', '.join(missing.loc[unrecorded, 'label'])} — this book does not record "
+                     f"{files}, so these KPIs cannot be measured.")
+    if (~unrecorded).any():
+        rest = ", ".join(missing.loc[~unrecorded, "label"])
+        if unrecorded.any():
+            parts.append(f"Also no data for: {rest} — nothing to measure for this CSM in the period.")
+        else:
+            parts.append(f"No data for: {rest} — nothing to measure for this CSM in the period (e.g. no SQL or risk "
+                         "alert closed), or the book does not record it.")
+    parts.append("These are shown as “no data”, not as zero.")
+    return f"<p class='kpi-note'>{fmt.text(' '.join(parts))}</p>"
+
+
+def on_track_lines(card: Scorecard, book: Book | None = None) -> list[str]:
+    """Two lines (plain text): how many leading and how many lagging KPIs with data are on track.
+
+    A kind with no KPI that has data says so instead of "0 of 0": with ``book``, naming the files the book
+    does not record ("Leading KPIs: no leading KPI has data in this book — it does not record CSM activities
+    (activities.csv) or SQLs (sqls.csv)").
+    """
+    lines = []
+    for kind in ("leading", "lagging"):
+        rows = card.table.loc[card.table["kind"] == kind]
+        with_data = rows.loc[rows["status"] != "no data"]
+        if len(with_data):
+            lines.append(f"{kind.capitalize()} KPIs on track: {int((with_data['status'] == 'on track').sum())} of "
+                         f"{len(with_data)} with data")
+            continue
+        gone = unrecorded_sources(card, book, rows["kpi"].tolist())
+        if gone:
+            lines.append(f"{kind.capitalize()} KPIs: no {kind} KPI has data in this book — it does not record "
+                         f"{_and([SOURCE_WORDS[s] for s in gone], 'or')}")
+        else:
+            lines.append(f"{kind.capitalize()} KPIs: no {kind} KPI has data for this CSM in the period")
+    return lines
+
+
+def pay_html(statement: PayStatement) -> str:
+    """A pay statement for a report: the money in a sentence, the currency of pay when it is not the KPIs',
+    how the overall attainment and the payout follow from the metrics (:meth:`PayStatement.explain`) and the
+    per-metric table (:meth:`PayStatement.breakdown`: KPI labels, capped attainment, weight, points, payout)."""
+    s = statement
+    title = f"Pay statement{' — ' + s.label if s.label else ''}"
+    note = s.currency_note()
+    head = (f"<p><strong>{fmt.text(title)}</strong> ({fmt.text(s.plan.name)}, {s.months} months)"
+            + (f" <span class='kpi-note'>{fmt.text(note)}</span>" if note else "")
+            + f"<br>{fmt.text(s.summary())}</p>")
+    explain = "".join(f"<p>{fmt.text(line)}</p>" for line in s.explain())
+    per_metric = s.plan.curve_applies_to == "metric"
+    cap = f"{(s.plan.metric_attainment_cap * 100).normalize():f} %"  # exact, as the plan says it: "200 %"
+    frame = s.breakdown()
+    if all(ln.target is None for ln in s.lines):  # pay_at: one overall attainment, no metrics to break down
+        columns = {"label": "", "attainment": "attainment", "multiple": "curve multiple", "payout": "variable payout"}
+        frame = frame.tail(1)
+    else:
+        columns = {"label": "KPI", "target": "target", "actual": "actual", "attainment": f"attainment (capped at {cap})",
+                   "weight": "weight", "points": "points (weight × attainment)", "multiple": "curve multiple",
+                   "payout": "payout" if per_metric else "payout (split by weight)"}
+    formats = dict.fromkeys(("target", "actual", "attainment", "weight", "points", "multiple", "payout"), "figure")
+    table = table_html(frame, columns, formats)  # money already in the plan's currency (PayStatement.breakdown)
+    return head + explain + table
 
 
 def bullet_list(lines: Sequence[str]) -> str:

@@ -244,6 +244,12 @@ def test_overdue_touchpoints(book):
     ]
     assert table["status"].tolist() == ["overdue"] * 9 + ["pending"]
     assert table["days_overdue"].tolist()[:9] == [79, 63, 41, 37, 33, 22, 14, 7, 3]
+    # what the report shows: the touchpoint in words and its window, so "days overdue" can be checked by hand
+    assert table["touchpoint_label"].tolist()[:3] == [
+        "risk intervention within 7 days of the alert", "renewal touch 90 days before renewal",
+        "onboarding check-in, day 7 after the customer start"]
+    assert str(table["window_end"].iloc[1].date()) == "2025-04-28"  # A6 renewal_90: 28 Apr + 63 days = 30 Jun
+    assert ((pd.Timestamp("2025-06-30") - table["window_end"].iloc[:9]).dt.days == table["days_overdue"].iloc[:9]).all()
     assert pd.isna(table["days_overdue"].iloc[9]) and table["days_left"].iloc[9] == 5
     assert table["days_left"].iloc[:9].isna().all()
     m = csm_metrics(book, "csm_a", Q2)
