@@ -110,6 +110,16 @@ def text(value: Any) -> str:
     return html.escape("" if is_missing(value) else str(value), quote=True)
 
 
+def join_and(words: Iterable[str]) -> str:
+    """Words in a sentence: ``["a"]`` -> ``"a"``, ``["a", "b", "c"]`` -> ``"a, b and c"``.
+
+    >>> join_and(["GRR"]), join_and(["GRR", "NRR"]), join_and(["calls", "QBRs", "SQLs"])
+    ('GRR', 'GRR and NRR', 'calls, QBRs and SQLs')
+    """
+    words = list(words)
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
+
+
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 

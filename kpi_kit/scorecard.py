@@ -73,6 +73,22 @@ def status(att: float | None) -> str:
     return "behind"
 
 
+def attainment_text(att: float | None) -> str:
+    """Attainment as shown beside its status: one decimal, rounded **down**, so the text never crosses a
+    status boundary the value has not reached (89.96 % is ``behind`` and reads "89.9 %", not "90 %" next
+    to ❌; ``at risk`` starts at 90). A float hair below a whole tenth (99.9999999) counts as that tenth,
+    as :func:`status` does at 100.
+
+    >>> attainment_text(89.96), status(89.96), attainment_text(90), status(90)
+    ('89.9 %', 'behind', '90.0 %', 'at risk')
+    >>> attainment_text(99.9999999999), attainment_text(200), attainment_text(None)
+    ('100.0 %', '200.0 %', 'no data')
+    """
+    if fmt.is_missing(att):
+        return fmt.NO_DATA
+    return fmt.pct(math.floor(float(att) * 10 + 1e-6) / 10, 1)
+
+
 def _fmt(value: Any, unit: str, currency: str = "USD") -> str:
     if unit == "money":
         return fmt.money(value, currency)
@@ -144,6 +160,14 @@ class Scorecard:
         if not lead_ok:
             return "Outcomes are holding but activity is behind: plan more touches before it shows in retention."
         watch = self.table.loc[self.table["status"] == "at risk", "label"].tolist()
+        leading_behind = self.table.loc[self.table["status"] == "behind", "label"].tolist()  # leading ones only here
+        if leading_behind:
+            # on track *overall*: the leading average carries a KPI that is behind — name it, never "nothing behind"
+            return ("Activity and outcomes are both on track overall (no outcome behind; the activity KPIs average "
+                    f"{lead.clip(upper=150).mean():.0f} % of target, each counted up to 150 %), but "
+                    f"{fmt.join_and(leading_behind)} {'is' if len(leading_behind) == 1 else 'are'} behind: plan for "
+                    f"{'it' if len(leading_behind) == 1 else 'them'} this week"
+                    + (f", and watch {fmt.join_and(watch)} (at risk, 90–100 % of target)." if watch else "."))
         if watch:
             return ("Activity and outcomes are both on track (nothing behind): keep the cadence, and watch "
                     f"{', '.join(watch)} (at risk, 90–100 % of target).")
@@ -155,7 +179,7 @@ class Scorecard:
             rows.append(
                 f"<tr><td>{fmt.text(r.label)}</td><td>{r.kind}</td><td style='text-align:right'>{fmt.text(r.target_text)}</td>"
                 f"<td style='text-align:right'>{fmt.text(r.actual_text)}</td>"
-                f"<td style='text-align:right'>{fmt.text(fmt.pct(r.attainment_pct, 0))}</td>"
+                f"<td style='text-align:right'>{fmt.text(attainment_text(r.attainment_pct))}</td>"
                 f"<td>{STATUS_MARK[r.status]} {r.status}</td></tr>")
         return (f"<table><caption>Scorecard — {fmt.text(self.csm_name)} ({fmt.text(self.csm_id)}), {self.period}, "
                 f"as of {self.as_of}</caption><thead><tr><th>KPI</th><th>kind</th><th>target</th><th>actual</th>"

@@ -343,10 +343,10 @@ def attainment_table(book: Book, start: str | Period, end: str | None = None,
 def attainment_matrix(attainment: pd.DataFrame, text: bool = False) -> pd.DataFrame:
     """Attainment side by side: one row per KPI (label), one column per CSM name.
 
-    Numbers are attainment % (NaN = no data). With ``text=True`` the cells read ``"94 % ⚠️"``
+    Numbers are attainment % (NaN = no data). With ``text=True`` the cells read ``"94.2 % ⚠️"``
     (attainment and the scorecard's status mark; "no data" when there is none).
     """
-    from kpi_kit.scorecard import STATUS_MARK
+    from kpi_kit.scorecard import STATUS_MARK, attainment_text
 
     frame = attainment.copy()
     if frame.drop_duplicates("csm_id")["csm_name"].duplicated().any():  # two CSMs share a name
@@ -355,7 +355,7 @@ def attainment_matrix(attainment: pd.DataFrame, text: bool = False) -> pd.DataFr
     names = list(dict.fromkeys(frame["csm_name"]))
     if text:
         frame["cell"] = [
-            fmt.NO_DATA if fmt.is_missing(a) else f"{fmt.pct(a, 0)} {STATUS_MARK[s]}"
+            fmt.NO_DATA if fmt.is_missing(a) else f"{attainment_text(a)} {STATUS_MARK[s]}"
             for a, s in zip(frame["attainment_pct"], frame["status"], strict=True)
         ]
         value = "cell"
@@ -390,13 +390,9 @@ def not_recorded_sentence(book: Book) -> str:
     missing = [(name, feeds) for stem, name, feeds in _HEADLINE_SOURCES if not book.recorded(stem)]
     if not missing:
         return ""
-    names = _and([name for name, _ in missing])
-    figures = _and(", ".join(feeds for _, feeds in missing).split(", "))
+    names = fmt.join_and([name for name, _ in missing])
+    figures = fmt.join_and(", ".join(feeds for _, feeds in missing).split(", "))
     return f"{names[0].upper()}{names[1:]} are not recorded in this book: {figures} figures read “no data”."
-
-
-def _and(words: list[str]) -> str:
-    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
 
 
 def headline(book: Book, rollup: TeamRollup, money: Callable[[Any], str] | None = None) -> str:

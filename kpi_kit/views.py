@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from kpi_kit import fmt
-from kpi_kit.scorecard import STATUS_MARK, Scorecard
+from kpi_kit.scorecard import STATUS_MARK, Scorecard, attainment_text
 
 if TYPE_CHECKING:
     from pandas.io.formats.style import Styler
@@ -98,7 +98,7 @@ def scorecard_html(card: Scorecard) -> str:
     for r in card.table.itertuples(index=False):
         rows.append(
             f"<tr><td>{fmt.text(r.label)}</td><td>{r.kind}</td><td class='num'>{fmt.text(r.target_text)}</td>"
-            f"<td class='num'>{fmt.text(r.actual_text)}</td><td class='num'>{fmt.text(fmt.pct(r.attainment_pct, 0))}</td>"
+            f"<td class='num'>{fmt.text(r.actual_text)}</td><td class='num'>{fmt.text(attainment_text(r.attainment_pct))}</td>"
             f"<td>{STATUS_MARK[r.status]} {r.status}</td></tr>")
     return (f"{_STYLE}<table class='kpi-table'><thead><tr><th>KPI</th><th>kind</th><th>target</th><th>actual</th>"
             f"<th>attainment</th><th>status</th></tr></thead><tbody>{''.join(rows)}</tbody></table>")

@@ -80,3 +80,20 @@ def test_on_track_diagnosis_names_the_kpis_at_risk() -> None:
     assert text.startswith("Activity and outcomes are both on track") and "watch NRR" in text
     calm = dataclasses.replace(card, table=card.table.assign(attainment_pct=150.0, status="on track")).diagnosis()
     assert calm == "Activity and outcomes are both on track: keep the cadence and look for expansion."
+
+
+def test_on_track_overall_names_the_activity_kpis_behind() -> None:
+    import dataclasses
+
+    card = scorecard(load_book(), "csm_01", "2026-07", "2026-09")
+    leading = card.table["kind"] == "leading"
+    n = int(leading.sum())
+    # every KPI at 150 % except SQLs at 50 % (behind): leading mean (150 (n-1) + 50) / n >= 95, no lagging behind
+    table = card.table.assign(attainment_pct=150.0, status="on track")
+    table.loc[table["kpi"] == "sqls", ["attainment_pct", "status"]] = [50.0, "behind"]
+    text = dataclasses.replace(card, table=table).diagnosis()
+    label = table.loc[table["kpi"] == "sqls", "label"].item()
+    mean = (150 * (n - 1) + 50) / n
+    assert text == ("Activity and outcomes are both on track overall (no outcome behind; the activity KPIs average "
+                    f"{mean:.0f} % of target, each counted up to 150 %), but {label} is behind: plan for it this week.")
+    assert "nothing behind" not in text
