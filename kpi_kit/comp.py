@@ -63,6 +63,7 @@ __all__ = [
     "metric_attainment",
     "pay_at",
     "statement",
+    "no_statement_words",
     "forecast_pay",
     "payout_curve_table",
 ]
@@ -1254,6 +1255,54 @@ def _metric_pairs(plan: CompPlan, metrics: Any) -> dict[str, tuple[Any, Any]]:
     if lacking:
         raise KitError(f"metrics: no (target, actual) for {', '.join(lacking)}; every plan metric is needed")
     return out
+
+
+def no_statement_words(plan: CompPlan | Mapping[str, Any] | str | Path | None, card: Any,
+                       book: Any = None) -> str | None:
+    """Why ``card`` (a :class:`kpi_kit.scorecard.Scorecard`) cannot be paid on, in words for a manager.
+
+    :func:`statement` refuses a scorecard in which a plan metric's KPI has no target or no actual, with a
+    precise :class:`~kpi_kit.errors.KitError` for the API and the CLI (metric names, values). A report
+    reader needs the same fact without the plan's keys as the subject: which KPI the plan pays on, and
+    why it has no data — with ``book``, the files the book does not record (``book.yaml``
+    ``not_recorded``, :func:`kpi_kit.views.unrecorded_sources`), else "no data for this CSM in the period".
+    Every such metric is named, not only the first. ``None`` when every plan metric has a target and an
+    actual (the statement fails for another reason: show its error).
+
+    Examples
+    --------
+    >>> from kpi_kit.data import load_book
+    >>> from kpi_kit.scorecard import scorecard
+    >>> card = scorecard(load_book(), "csm_03", "2026-07", "2026-09")
+    >>> no_statement_words(None, card) is None
+    True
+    """
+    from kpi_kit.views import SOURCE_WORDS, unrecorded_sources
+
+    plan = load_plan(plan)
+    table = getattr(card, "table", None)
+    if not isinstance(table, pd.DataFrame) or not {"kpi", "target", "actual"} <= set(table.columns):
+        return None
+    keys = table["kpi"].astype("str").str.strip().str.lower()
+    clauses = []
+    for spec in plan.metrics:
+        hit = table.loc[keys == spec.kpi.lower()]
+        if hit.empty:
+            continue
+        label = str(hit["label"].iloc[0]) if "label" in hit.columns else spec.kpi
+        t, x = hit["target"].iloc[0], hit["actual"].iloc[0]
+        if _is_missing(x):
+            files = [SOURCE_WORDS.get(f, f) for f in unrecorded_sources(card, book, [spec.kpi])]
+            why = (f"which this book cannot measure: it does not record {' or '.join(files)}" if files
+                   else "which has no data for this CSM in the period")
+        elif _is_missing(t):
+            why = "which has no target for this CSM"
+        else:
+            continue
+        clauses.append(f"{label} — its '{spec.name}' metric — {why}")
+    if not clauses:
+        return None
+    return "No pay statement: the comp plan pays on " + "; it also pays on ".join(clauses) + "."
 
 
 # --------------------------------------------------------------------------------------------

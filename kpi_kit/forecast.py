@@ -15,9 +15,10 @@ Pacing (:func:`pace`, :func:`pace_kpi`, :func:`pace_board`)
     (inclusive) is **on track**, above is **ahead**, below is **behind**.
 Retention forecast (:func:`forecast_retention`)
     Renewals still to come before the period ends renew with a probability from the account's
-    health score and open alerts (:class:`RenewalModel`), open SQLs on surviving accounts convert at
-    the CSM's trailing-12-month rate (:func:`historical_conversion`); the expected GRR / NRR are exact
-    sums of probabilities; a seeded Monte Carlo gives the P10/P50/P90 band.
+    health score and open alerts (:class:`RenewalModel`; a book that records neither gives every
+    renewal the same probability, :func:`retention_method_words` says which in words), open SQLs on
+    surviving accounts convert at the CSM's trailing-12-month rate (:func:`historical_conversion`); the
+    expected GRR / NRR are exact sums of probabilities; a seeded Monte Carlo gives the P10/P50/P90 band.
 Weekly tracking (:func:`weekly_tracking`)
     ISO weeks (Monday–Sunday) of the period, with the weekly and cumulative leading indicators and
     each one's pacing status at the end of the week.
@@ -51,7 +52,7 @@ __all__ = [
     "DEFAULT_SEED", "TOLERANCE", "PACE_CURVES", "Progress", "Pace", "PaceBoard", "RenewalModel", "Conversion",
     "RetentionForecast", "WeeklyTracking", "AttainmentSamples", "resolve_period", "period_progress", "band",
     "pace", "pace_kpi", "pace_board", "historical_conversion", "open_alerts_at", "forecast_retention",
-    "weekly_tracking", "attainment_samples",
+    "weekly_tracking", "attainment_samples", "retention_method_words",
 ]
 
 #: Seed of every simulation unless the caller gives another one.
@@ -701,6 +702,57 @@ def open_alerts_at(book: Book, day: pd.Timestamp) -> pd.Series:
     resolved = alerts["resolved_date"] if "resolved_date" in alerts.columns else pd.Series(pd.NaT, index=alerts.index)
     is_open = (alerts["flagged_date"] <= day) & ((alerts["outcome"] == "open") | (resolved > day))
     return alerts.loc[is_open, "account_id"].drop_duplicates().reset_index(drop=True)
+
+
+def _band_words(model: RenewalModel, i: int) -> str:
+    low = model.bands[i][0]
+    if i == 0:
+        return f"{low:g} or more"
+    high = model.bands[i - 1][0]
+    return f"under {high:g}" if low == 0 else f"{low:g} to under {high:g}"
+
+
+def retention_method_words(book: Book, model: RenewalModel | None = None) -> str:
+    """How :func:`forecast_retention` values renewals and open SQLs *in this book*, in words for a report.
+
+    The renewal probability uses only what the book records: account health (``health_score``,
+    :func:`kpi_kit.strategic.health_recorded`) and open risk alerts. Without health scores every renewal
+    starts from ``model.unknown_health``; without risk alerts nothing lowers it; with neither, every
+    renewal due gets that one probability — said so, never "weighted by health and alerts". Without
+    recorded SQLs no expansion is forecast.
+
+    Examples
+    --------
+    >>> from kpi_kit.data import load_book
+    >>> retention_method_words(load_book())[:91]
+    'renewals still due renew with a probability from the account health score (70 or more: 95 %'
+    """
+    from kpi_kit.strategic import health_recorded
+
+    model = model if model is not None else RenewalModel()
+    health, alerts = health_recorded(book), book.recorded("risk_alerts")
+    base = fmt.pct(100 * model.unknown_health, 0)
+    bands = ", ".join(f"{_band_words(model, i)}: {fmt.pct(100 * p, 0)}" for i, (_h, p) in enumerate(model.bands))
+    alert = f"× {model.open_alert_factor:g} while a risk alert is open on the account"
+    if health and alerts:
+        renewals = (f"renewals still due renew with a probability from the account health score ({bands}; "
+                    f"{base} without a score), {alert}")
+    elif health:
+        renewals = (f"renewals still due renew with a probability from the account health score ({bands}; "
+                    f"{base} without a score); this book does not record risk alerts, so open alerts do not lower it")
+    elif alerts:
+        renewals = (f"renewals still due renew with a probability of {base}, {alert}; this book records no account "
+                    "health scores, so health does not change it")
+    else:
+        renewals = (f"every renewal still due renews with the same {base} probability (the kit's assumption for an "
+                    "account without a health score): this book records neither account health scores nor risk "
+                    "alerts, so the forecast uses neither")
+    if book.recorded("sqls"):
+        sqls = ("open SQLs convert at the CSM's conversion rate over the last 12 months (the team's, or the target, "
+                "when the CSM closed none)")
+    else:
+        sqls = "this book does not record SQLs, so no expansion from open SQLs is forecast"
+    return f"{renewals}; {sqls}"
 
 
 def _known_month(period: Period, day: pd.Timestamp) -> pd.Period:

@@ -880,12 +880,28 @@ def build_index(book: Book, period: Period, results: Sequence[ReportResult], tea
     return html, pd.DataFrame({c: pd.Series([row.get(c) for row in csv_rows], dtype=object) for c in columns})
 
 
+#: Churn columns of the team CSV: the whole-period rate, then its monthly equivalent
+#: (``1 − (1 − period rate)^(1 / months)``, what every report and the scorecard show as "Logo churn
+#: (monthly equivalent)"), side by side so a spreadsheet reader sees which is which (docs/reports.md).
+CSV_MONTHLY_NEXT_TO: dict[str, str] = {"logo_churn_pct": "logo_churn_monthly_pct",
+                                       "revenue_churn_pct": "revenue_churn_monthly_pct"}
+
+
 def _csv_metric_keys(team: pd.DataFrame | None) -> list[str]:
+    """The KPI columns of the team CSV: every contract KPI of ``kpi-kit metrics`` in its order, each churn
+    rate followed by its monthly equivalent (:data:`CSV_MONTHLY_NEXT_TO`)."""
     if team is None:
         return []
     from kpi_kit.metrics import CONTRACT_KEYS
 
-    return [k for k in CONTRACT_KEYS if k in team.columns and k != "csm_id"]
+    keys = []
+    for k in CONTRACT_KEYS:
+        if k in team.columns and k != "csm_id":
+            keys.append(k)
+            monthly = CSV_MONTHLY_NEXT_TO.get(k)
+            if monthly and monthly in team.columns:
+                keys.append(monthly)
+    return keys
 
 
 def fmt_none(value: Any) -> Any:

@@ -23,7 +23,9 @@ The definitions reuse :mod:`kpi_kit.metrics` so a list always agrees with the KP
 When the source system does not record a file (``book.yaml`` ``not_recorded``, or an optional file
 is absent) the columns that need it are missing values (``<NA>``/``NaT``), never 0, and the frame's
 ``attrs["not_recorded"]`` names the files (``attrs["recorded"]`` is ``False`` when the whole list
-cannot be built, e.g. :func:`expansion_signals` without ``usage.csv``).
+cannot be built, e.g. :func:`expansion_signals` without ``usage.csv``, or :func:`at_risk_accounts` in a
+book with neither risk alerts nor health scores). :func:`at_risk_words` and :func:`expansion_words` put
+what a list can and cannot say into sentences for a report.
 """
 
 from __future__ import annotations
@@ -49,8 +51,8 @@ ADOPTION_PLAY_BELOW = 70.0
 SEAT_EXPANSION_AT = 90.0
 
 __all__ = [
-    "arr_bridge", "at_risk_accounts", "coverage_by_segment", "coverage_matrix", "expansion_signals",
-    "monthly_touches", "overdue_touchpoints", "renewals_due", "team_quadrant",
+    "arr_bridge", "at_risk_accounts", "at_risk_words", "coverage_by_segment", "coverage_matrix", "expansion_signals",
+    "expansion_words", "health_recorded", "monthly_touches", "overdue_touchpoints", "renewals_due", "team_quadrant",
 ]
 
 SEGMENT_ORDER = ("enterprise", "mid-market", "smb")
@@ -141,6 +143,13 @@ def _plural(n: pd.Series, word: str) -> pd.Series:
     return n.astype("int64").astype("str") + " " + word + np.where(n == 1, "", "s")
 
 
+def health_recorded(book: Book) -> bool:
+    """True when the book records account health: ``accounts.csv`` has a ``health_score`` column with at
+    least one value (a column left blank everywhere says nothing about any account's health)."""
+    accounts = book.accounts
+    return "health_score" in accounts.columns and bool(accounts["health_score"].notna().any())
+
+
 # --------------------------------------------------------------------------------------------
 # lists
 # --------------------------------------------------------------------------------------------
@@ -173,7 +182,10 @@ def at_risk_accounts(book: Book, csm_id: str, period: Period, as_of: str | pd.Ti
         ``account_id, account_name, segment, arr`` (ARR in END), ``renewal_date, health_score``
         (NaN when not recorded), ``open_alerts`` (``<NA>`` when risk alerts are not recorded),
         ``oldest_open_alert`` and ``reason`` (the criteria in words). Sorted by ARR descending, then
-        ``account_id``.
+        ``account_id``. ``attrs["criteria"]`` names the criteria this book can apply (``"risk_alerts"``
+        when risk alerts are recorded, ``"health_score"`` when :func:`health_recorded`); with neither the
+        frame is empty and ``attrs["recorded"]`` is ``False``: at-risk accounts cannot be judged, which is
+        not the same as "none at risk" (:func:`at_risk_words` says it in words).
 
     Examples
     --------
@@ -200,7 +212,42 @@ def at_risk_accounts(book: Book, csm_id: str, period: Period, as_of: str | pd.Ti
     both = (n_alerts > 0) & low
     acc["reason"] = (alert_text + np.where(both, "; ", "") + health_text).astype("str")
     acc = acc.sort_values(["arr", "account_id"], ascending=[False, True], kind="mergesort")
-    return _flag(acc[AT_RISK_COLUMNS].reset_index(drop=True), book, ("risk_alerts",))
+    criteria = tuple(c for c, ok in (("risk_alerts", book.recorded("risk_alerts")), ("health_score", health_recorded(book)))
+                     if ok)
+    out = _flag(acc[AT_RISK_COLUMNS].reset_index(drop=True), book, ("risk_alerts",), recorded=bool(criteria))
+    out.attrs["criteria"] = criteria
+    return out
+
+
+def at_risk_words(table: pd.DataFrame) -> tuple[str, str]:
+    """What an :func:`at_risk_accounts` list means in its book, and what to say when it is empty.
+
+    Returns ``(definition, when_empty)``: the criteria the book supports (``attrs["criteria"]``) in words,
+    naming the source the book does not record; and the sentence for an empty list. In a book with neither
+    risk alerts nor health scores both say the list cannot be built — never "no at-risk accounts".
+
+    Examples
+    --------
+    >>> table = pd.DataFrame(columns=AT_RISK_COLUMNS)
+    >>> table.attrs["criteria"] = ("health_score",)
+    >>> at_risk_words(table)[0]
+    'A health score below 50. This book does not record risk alerts, so open alerts are not a criterion.'
+    >>> table.attrs["criteria"] = ()
+    >>> at_risk_words(table)[1]
+    'This book records neither risk alerts nor account health scores, so at-risk accounts cannot be listed.'
+    """
+    criteria = set(table.attrs.get("criteria", ("risk_alerts", "health_score")))
+    low = f"a health score below {LOW_HEALTH:g}"
+    if criteria >= {"risk_alerts", "health_score"}:
+        return f"Open risk alerts or {low}.", "No at-risk accounts."
+    if "risk_alerts" in criteria:
+        return ("Open risk alerts. This book records no account health scores, so low health is not a criterion.",
+                "No account has an open risk alert.")
+    if "health_score" in criteria:
+        return (f"{low[0].upper()}{low[1:]}. This book does not record risk alerts, so open alerts are not a criterion.",
+                f"No account has {low}.")
+    neither = "This book records neither risk alerts nor account health scores, so at-risk accounts cannot be listed."
+    return neither, neither
 
 
 RENEWAL_COLUMNS = ["account_id", "account_name", "segment", "arr", "renewal_date", "days_to_renewal",
@@ -350,6 +397,11 @@ def expansion_signals(book: Book, csm_id: str, as_of: str | pd.Timestamp, period
         ``feature_adoption_pct, seats_purchased, seats_used, seat_use_pct`` (100 × used / purchased),
         ``adoption_play, seat_expansion`` (bool) and ``signal`` (in words). When usage is not recorded
         the frame is empty and ``attrs["recorded"]`` is ``False`` ("not recorded", not "no signals").
+        ``attrs`` also says what the usage could judge, over the live accounts with a usage row (before
+        accounts with an open SQL are left out): ``usage_accounts`` (how many), ``highest_adoption_pct``
+        (their highest feature adoption, NaN without any) and ``seats_recorded`` (``False`` when none of
+        them has both ``seats_purchased`` > 0 and ``seats_used``: seat expansion cannot be judged, which
+        is not "no seat expansion"). :func:`expansion_words` says it in words.
 
     Examples
     --------
@@ -368,7 +420,9 @@ def expansion_signals(book: Book, csm_id: str, as_of: str | pd.Timestamp, period
             empty[col] = empty[col].astype("str")
         for col in ("adoption_play", "seat_expansion"):
             empty[col] = empty[col].astype(bool)
-        return _flag(empty, book, ("usage", "sqls"), recorded=False)
+        empty = _flag(empty, book, ("usage", "sqls"), recorded=False)
+        empty.attrs.update(usage_accounts=0, highest_adoption_pct=float("nan"), seats_recorded=False)
+        return empty
 
     acc = _book_accounts(book, csm_id, period)
     acc = acc.loc[acc["arr"] > 0]
@@ -387,21 +441,80 @@ def expansion_signals(book: Book, csm_id: str, as_of: str | pd.Timestamp, period
     # used >= 90 % of purchased, compared without division: 100 x used >= 90 x purchased
     out["seat_expansion"] = ((100.0 * out["seats_used"] >= SEAT_EXPANSION_AT * out["seats_purchased"])
                              & (out["seats_purchased"] > 0)).fillna(False).astype(bool)
+    judged = {"usage_accounts": int(len(out)),
+              "highest_adoption_pct": float(out["feature_adoption_pct"].max()) if len(out) else float("nan"),
+              "seats_recorded": bool((out["seats_used"].notna() & (out["seats_purchased"] > 0)).any())}
     if book.recorded("sqls"):
         sqls = book.sqls
         open_at_day = (sqls["created_date"] <= day) & (
             (sqls["status"] == "open") | (sqls["closed_date"].notna() & (sqls["closed_date"] > day)))
         out = out.loc[~out["account_id"].isin(sqls.loc[open_at_day, "account_id"])]
     out = out.loc[out["adoption_play"] | out["seat_expansion"]].copy()
-    adoption = ("adoption play (feature adoption " + out["feature_adoption_pct"].round(1).map("{:g}".format)
+    # .astype("str"): an empty map keeps float64, and "text" + float64 would raise (a book with no signal)
+    adoption = ("adoption play (feature adoption " + out["feature_adoption_pct"].round(1).map("{:g}".format).astype("str")
                 + f" % < {ADOPTION_PLAY_BELOW:g} %)")
-    seats = ("seat expansion (" + out["seats_used"].map("{:g}".format) + " of "
-             + out["seats_purchased"].map("{:g}".format) + " seats used)")
+    seats = ("seat expansion (" + out["seats_used"].map("{:g}".format).astype("str") + " of "
+             + out["seats_purchased"].map("{:g}".format).astype("str") + " seats used)")
     both = out["adoption_play"] & out["seat_expansion"]
     out["signal"] = (adoption.where(out["adoption_play"], "") + np.where(both, "; ", "")
                      + seats.where(out["seat_expansion"], "")).astype("str")
     out = out.sort_values(["arr", "account_id"], ascending=[False, True], kind="mergesort")
-    return _flag(out[EXPANSION_COLUMNS].reset_index(drop=True), book, ("usage", "sqls"))
+    out = _flag(out[EXPANSION_COLUMNS].reset_index(drop=True), book, ("usage", "sqls"))
+    out.attrs.update(judged)
+    return out
+
+
+def _count(n: int, word: str, plural: str | None = None) -> str:
+    return f"{n:,} {word if n == 1 else (plural or word + 's')}"
+
+
+def expansion_words(table: pd.DataFrame, limit: int | None = None) -> str:
+    """An :func:`expansion_signals` list in words: how many accounts, of which kind, and what the usage
+    data cannot tell.
+
+    * the total count, split into adoption plays and seat expansions, and how many accounts are both;
+    * with ``limit`` and more rows than that, which rows a table of ``limit`` rows shows (the largest ARR);
+    * seat use not recorded (``attrs["seats_recorded"]`` False): seat expansion cannot be judged — the
+      count of seat expansions is not given as 0;
+    * every account with usage below the adoption threshold (``attrs["highest_adoption_pct"]`` < 70 with at
+      least two accounts): the signal singles nobody out, so the book's adoption measure needs a look
+      (the RavenStack import's thin synthetic usage does this, ``docs/ravenstack.md``).
+
+    Usage not recorded at all (``attrs["recorded"]`` False) is said as such.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"adoption_play": [True, True, False], "seat_expansion": [False, True, True]})
+    >>> t.attrs.update(recorded=True, usage_accounts=9, highest_adoption_pct=95.0, seats_recorded=True)
+    >>> expansion_words(t)
+    '3 accounts with a signal, largest ARR first: 2 adoption plays and 2 seat expansions (1 account has both).'
+    """
+    if not table.attrs.get("recorded", True):
+        return "This book does not record product usage, so there are no expansion signals to judge."
+    n = len(table)
+    seats = bool(table.attrs.get("seats_recorded", True))
+    adoption = int(table["adoption_play"].sum()) if n else 0
+    expansion = int(table["seat_expansion"].sum()) if n else 0
+    if n == 0:
+        parts = ["No account has an expansion signal." if seats else
+                 f"No account is below {ADOPTION_PLAY_BELOW:g} % feature adoption."]
+    elif seats:
+        both = adoption + expansion - n
+        parts = [f"{_count(n, 'account')} with a signal, largest ARR first: {_count(adoption, 'adoption play')} "
+                 f"and {_count(expansion, 'seat expansion')}"
+                 + (f" ({_count(both, 'account has', 'accounts have')} both)." if both else ".")]
+    else:
+        parts = [f"{_count(n, 'account')} with an adoption signal, largest ARR first."]
+    if limit is not None and n > limit:
+        parts.append(f"The {limit:,} with the largest ARR are listed, the other {n - limit:,} are not.")
+    if not seats:
+        parts.append("Seat use is not recorded in this book, so seat expansion cannot be judged.")
+    highest = table.attrs.get("highest_adoption_pct", float("nan"))
+    if table.attrs.get("usage_accounts", 0) >= 2 and not pd.isna(highest) and highest < ADOPTION_PLAY_BELOW:
+        parts.append(f"Every account with usage data is below {ADOPTION_PLAY_BELOW:g} % feature adoption (the highest "
+                     f"is {highest:g} %), so the adoption signal singles no account out: check how this book "
+                     "measures feature adoption before acting on it.")
+    return " ".join(parts)
 
 
 # --------------------------------------------------------------------------------------------
