@@ -223,7 +223,10 @@ class OneOnOne:
 
     def strategic_summary(self) -> str:
         """The strategic list in one sentence of counts."""
-        parts = [f"{len(self.at_risk)} at-risk account(s)", f"{len(self.renewals)} renewal(s) in the next 90 days"]
+        # a book with neither risk alerts nor health scores cannot say who is at risk: never "0 at-risk"
+        at_risk = (f"{len(self.at_risk)} at-risk account(s)" if self.at_risk.attrs.get("criteria", True)
+                   else "at-risk accounts cannot be listed (no risk alerts or health scores recorded)")
+        parts = [at_risk, f"{len(self.renewals)} renewal(s) in the next 90 days"]
         if self.renewals["contacted_90d"].notna().all():
             parts[-1] += f" ({int((~self.renewals['contacted_90d'].astype(bool)).sum())} not contacted)"
         if self.overdue.attrs.get("not_recorded"):

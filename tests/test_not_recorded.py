@@ -317,3 +317,14 @@ def test_reports_say_what_the_book_cannot_support(book_dir, tmp_path: Path) -> N
         header = next(csv.reader(fh))
     assert header[header.index("logo_churn_pct") + 1] == "logo_churn_monthly_pct"
     assert not math.isnan(pd.read_csv(run.out_dir / "team_scorecard.csv")["logo_churn_monthly_pct"].iloc[0])
+
+
+def test_the_one_on_one_summary_never_counts_zero_at_risk_it_cannot_judge(book_dir) -> None:
+    from kpi_kit.one_on_one import one_on_one
+
+    blind = one_on_one(_small_book(book_dir, health=None, alerts=False), "c1", Q2).strategic_summary()
+    assert "0 at-risk" not in blind
+    assert blind.startswith("at-risk accounts cannot be listed (no risk alerts or health scores recorded)")
+    # with alerts recorded: A1's open alert (flagged 2025-05-01) makes it the one at-risk account
+    seen = one_on_one(_small_book(book_dir, health=None, alerts=True), "c1", Q2).strategic_summary()
+    assert seen.startswith("1 at-risk account(s)")
