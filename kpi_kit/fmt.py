@@ -110,14 +110,16 @@ def text(value: Any) -> str:
     return html.escape("" if is_missing(value) else str(value), quote=True)
 
 
-def join_and(words: Iterable[str]) -> str:
-    """Words in a sentence: ``["a"]`` -> ``"a"``, ``["a", "b", "c"]`` -> ``"a, b and c"``.
+def join_and(words: Iterable[str], last: str = "and") -> str:
+    """Words in a sentence: ``["a"]`` -> ``"a"``, ``["a", "b", "c"]`` -> ``"a, b and c"`` (``last="or"``: "a, b or c").
 
     >>> join_and(["GRR"]), join_and(["GRR", "NRR"]), join_and(["calls", "QBRs", "SQLs"])
     ('GRR', 'GRR and NRR', 'calls, QBRs and SQLs')
+    >>> join_and(["activities.csv", "sqls.csv"], "or")
+    'activities.csv or sqls.csv'
     """
     words = list(words)
-    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} {last} {words[-1]}"
 
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

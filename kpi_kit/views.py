@@ -128,11 +128,6 @@ SOURCE_WORDS: dict[str, str] = {
 }
 
 
-def _and(words: Sequence[str], last: str = "and") -> str:
-    words = list(words)
-    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} {last} {words[-1]}"
-
-
 def unrecorded_sources(card: Scorecard, book: Book | None, kpis: Sequence[str] | None = None) -> list[str]:
     """The files the book does not record (``book.yaml`` ``not_recorded``) behind ``kpis`` (default: every KPI
     of the card), in the order of :data:`SOURCE_WORDS`. Empty without a book or when everything is recorded."""
@@ -158,7 +153,7 @@ def no_data_html(card: Scorecard, book: Book | None = None) -> str:
     unrecorded = missing["kpi"].map(lambda k: KPI_SOURCE.get(k) in gone)
     parts = []
     if unrecorded.any():
-        files = _and([SOURCE_WORDS[s] for s in SOURCE_WORDS if s in gone], "or")
+        files = fmt.join_and([SOURCE_WORDS[s] for s in SOURCE_WORDS if s in gone], "or")
         parts.append(f"No data for: {', '.join(missing.loc[unrecorded, 'label'])} — this book does not record "
                      f"{files}, so these KPIs cannot be measured.")
     if (~unrecorded).any():
@@ -190,7 +185,7 @@ def on_track_lines(card: Scorecard, book: Book | None = None) -> list[str]:
         gone = unrecorded_sources(card, book, rows["kpi"].tolist())
         if gone:
             lines.append(f"{kind.capitalize()} KPIs: no {kind} KPI has data in this book — it does not record "
-                         f"{_and([SOURCE_WORDS[s] for s in gone], 'or')}")
+                         f"{fmt.join_and([SOURCE_WORDS[s] for s in gone], 'or')}")
         else:
             lines.append(f"{kind.capitalize()} KPIs: no {kind} KPI has data for this CSM in the period")
     return lines
