@@ -931,9 +931,7 @@ class PayStatement:
         >>> s.breakdown()[["label", "attainment", "points", "multiple"]].values.tolist()[-1]
         ['Overall', '101.5 %', '101.5', '103.8 %']
         """
-        from kpi_kit.scorecard import KPIS
-
-        labels = {kpi: label for kpi, label, *_ in KPIS}
+        from kpi_kit.scorecard import KPI_LABELS as labels
         shown = self.display_table()
         per_metric = self.plan.curve_applies_to == "metric"
         rows = []
@@ -995,9 +993,7 @@ class PayStatement:
         NRR at 120.0 % adds 42.0 points, 7.0 more than at target; GRR (ARR retention) at 110.0 % adds 49.5, 4.5 more than at target; Calls (call, meeting, QBR) at 50.0 % adds 10.0, 10.0 fewer than at target — so 100 + 7.0 + 4.5 − 10.0 = 101.5.
         The payout curve applies to the overall attainment, not to each metric: 101.5 % pays 103.8 % of the variable target, $20,750.00 of $20,000.00, split across the metrics by weight.
         """
-        from kpi_kit.scorecard import KPIS
-
-        labels = {kpi: label for kpi, label, *_ in KPIS}
+        from kpi_kit.scorecard import KPI_LABELS as labels
         c = self.plan.currency
         pay = f"{fmt.money(self.variable_payout, c, 2)} of {fmt.money(self.variable_target, c, 2)}"
         metric_lines = [ln for ln in self.lines if ln.target is not None]

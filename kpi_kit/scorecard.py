@@ -43,6 +43,10 @@ KPIS: tuple[tuple[str, str, str, str, bool], ...] = (
     ("logo_churn_monthly_pct", "Logo churn (monthly equivalent)", "lagging", "pct", False),
     ("closed_alert_pct", "Closed risk alerts saved", "lagging", "pct", True),
 )
+
+#: Each KPI's label as the scorecard shows it (``"grr_pct"`` -> ``"GRR (ARR retention)"``).
+KPI_LABELS: dict[str, str] = {kpi: label for kpi, label, *_ in KPIS}
+
 ATTAINMENT_CAP = 200.0
 STATUS_MARK = {"on track": "✅", "at risk": "⚠️", "behind": "❌", "no data": "–"}
 
